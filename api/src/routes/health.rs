@@ -1,0 +1,109 @@
+//! Liveness and readiness probes.
+//!
+//! `GET /healthz` answers as long as the process serves HTTP. `GET /readyz` also checks the
+//! database and Redis, so a load balancer stops sending webhooks to a replica that could not
+//! queue them.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let db = state.db.ping().await.map_err(|e| e.to_string());
+    let mut redis = state.redis.clone();
+    let pong: Result<String, String> = redis::cmd("PING")
+        .query_async(&mut redis)
+        .await
+        .map_err(|e| e.to_string());
+    let ready = db.is_ok() && pong.is_ok();
+    if let Err(e) = &db {
+        tracing::warn!(error = %e, "readiness: database unreachable");
+    }
+    if let Err(e) = &pong {
+        tracing::warn!(error = %e, "readiness: redis unreachable");
+    }
+    // Internal error text stays in the log; the probe only says which dependency failed.
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "database": if db.is_ok() { "ok" } else { "unreachable" },
+        "redis": if pong.is_ok() { "ok" } else { "unreachable" },
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use crate::{AppState, app};
+
+    async fn state() -> AppState {
+        let db = hubsync_entities::connect("sqlite::memory:")
+            .await
+            .expect("sqlite");
+        let url = std::env::var("HUBSYNC_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let client = redis::Client::open(url).expect("redis url");
+        let redis = redis::aio::ConnectionManager::new(client)
+            .await
+            .expect("redis");
+        AppState { db, redis }
+    }
+
+    async fn get(state: AppState, path: &str) -> (u16, serde_json::Value) {
+        let resp = app(state)
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&bytes).expect("json"))
+    }
+
+    #[tokio::test]
+    async fn healthz_answers_ok() {
+        assert_eq!(
+            get(state().await, "/healthz").await,
+            (200, serde_json::json!({"status": "ok"}))
+        );
+    }
+
+    #[tokio::test]
+    async fn readyz_reports_each_dependency() {
+        let s = state().await;
+        let (status, body) = get(s.clone(), "/readyz").await;
+        assert_eq!(status, 200);
+        assert_eq!(body["database"], "ok");
+        assert_eq!(body["redis"], "ok");
+        s.db.clone().close().await.expect("close");
+        let (status, body) = get(s, "/readyz").await;
+        assert_eq!(status, 503);
+        assert_eq!(
+            body,
+            serde_json::json!({"status": "not_ready", "database": "unreachable", "redis": "ok"})
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Routes, one module per audience and resource.
+
+pub(crate) mod health;

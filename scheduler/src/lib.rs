@@ -1,0 +1,14 @@
+//! The `scheduler` role.
+//!
+//! Runs in: `hubsync scheduler` (and `hubsync dev`). Only enqueues: periodic sharded full syncs, fired once per period across all replicas. Until
+//! the schedule lands it waits for shutdown; the binary
+//! checks its database and Redis connections and keeps the presence heartbeat every role has.
+
+use tokio::sync::watch;
+
+/// Runs the role until `shutdown` turns true.
+pub async fn run(mut shutdown: watch::Receiver<bool>) {
+    tracing::info!("scheduler ready");
+    let _ = shutdown.wait_for(|stop| *stop).await;
+    tracing::info!("scheduler stopped");
+}

@@ -1,0 +1,261 @@
+//! Command-line flags. Every flag can also be set by the environment variable named in its
+//! help, so the same binary is configured the same way by hand, by systemd or by Compose.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Bidirectional, horizontally scalable sync between HubSpot and Userflow.
+#[derive(Debug, Parser)]
+#[command(name = "hubsync", version, about)]
+pub struct Cli {
+    /// Log output format.
+    #[arg(long, global = true, env = "HUBSYNC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the webhook ingest and operator API.
+    Api(ApiArgs),
+    /// Run sync jobs from the queue (run as many replicas as you like).
+    Worker(RoleArgs),
+    /// Enqueue periodic full syncs (safe to run several replicas).
+    Scheduler(RoleArgs),
+    /// Apply, roll back or inspect database migrations.
+    Migrate(MigrateArgs),
+    /// Serve the HubSpot and Userflow simulators.
+    Sim(SimArgs),
+    /// Run every role and both simulators in one process, on embedded defaults.
+    Dev(DevArgs),
+}
+
+impl Command {
+    /// Log filter used when `RUST_LOG` is not set.
+    pub fn default_filter(&self) -> &'static str {
+        match self {
+            Command::Dev(_) => "info,sqlx=warn,tower_http=warn",
+            _ => "info,sqlx=warn",
+        }
+    }
+}
+
+/// Connections every cluster role needs.
+#[derive(Debug, Clone, Args)]
+pub struct StateArgs {
+    /// Database URL: `postgres://user@host/db`, or `sqlite://path?mode=rwc` for one node.
+    #[arg(
+        long,
+        env = "HUBSYNC_DATABASE_URL",
+        default_value = "sqlite://hubsync.sqlite?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Redis URL (queues, shared rate limits, locks).
+    #[arg(
+        long,
+        env = "HUBSYNC_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key this cluster uses; clusters sharing a Redis need distinct ones.
+    #[arg(long, env = "HUBSYNC_REDIS_PREFIX", default_value = "hubsync")]
+    pub redis_prefix: String,
+
+    /// Apply pending migrations at start (handy for one node; clusters run `hubsync migrate`).
+    #[arg(long, env = "HUBSYNC_MIGRATE", default_value_t = false)]
+    pub migrate: bool,
+}
+
+/// Where the remote services are.
+#[derive(Debug, Clone, Args)]
+pub struct UpstreamArgs {
+    /// HubSpot API base URL.
+    #[arg(
+        long,
+        env = "HUBSYNC_HUBSPOT_API_BASE",
+        default_value = "https://api.hubapi.com"
+    )]
+    pub hubspot_api_base: String,
+
+    /// Userflow API base URL (`https://api.eu.userflow.com` for EU environments).
+    #[arg(
+        long,
+        env = "HUBSYNC_USERFLOW_API_BASE",
+        default_value = "https://api.userflow.com"
+    )]
+    pub userflow_api_base: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Address to listen on; port 0 picks a free port (the chosen one is logged as
+    /// `listening addr=…`).
+    #[arg(long, env = "HUBSYNC_API_BIND", default_value = "0.0.0.0:8080")]
+    pub bind: String,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RoleArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// Database URL.
+    #[arg(
+        long,
+        env = "HUBSYNC_DATABASE_URL",
+        default_value = "sqlite://hubsync.sqlite?mode=rwc"
+    )]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub action: Option<MigrateAction>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration (the default).
+    Up,
+    /// Roll back the last `n` migrations.
+    Down {
+        /// How many to roll back.
+        #[arg(default_value_t = 1)]
+        n: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+    /// Drop every table and apply all migrations again (destroys data).
+    Fresh,
+}
+
+/// The simulators' start configuration.
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// Address of the HubSpot simulator.
+    #[arg(
+        long,
+        env = "HUBSYNC_SIM_HUBSPOT_BIND",
+        default_value = "127.0.0.1:8081"
+    )]
+    pub hubspot_bind: String,
+
+    /// Address of the Userflow simulator.
+    #[arg(
+        long,
+        env = "HUBSYNC_SIM_USERFLOW_BIND",
+        default_value = "127.0.0.1:8082"
+    )]
+    pub userflow_bind: String,
+
+    #[command(flatten)]
+    pub seed: SeedArgs,
+
+    /// JSON file with the full HubSpot simulator configuration (portals, apps, knobs); flags
+    /// given here override its seed.
+    #[arg(long, env = "HUBSYNC_SIM_HUBSPOT_CONFIG")]
+    pub hubspot_config: Option<PathBuf>,
+
+    /// JSON file with the full Userflow simulator configuration (environments, keys, knobs).
+    #[arg(long, env = "HUBSYNC_SIM_USERFLOW_CONFIG")]
+    pub userflow_config: Option<PathBuf>,
+}
+
+/// Deterministic demo data.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Seed of the generated data: the same seed gives the same data.
+    #[arg(long, env = "HUBSYNC_SIM_SEED", default_value_t = 42)]
+    pub seed: u64,
+
+    /// HubSpot contacts per portal.
+    #[arg(long, env = "HUBSYNC_SIM_CONTACTS")]
+    pub contacts: Option<usize>,
+
+    /// HubSpot companies per portal.
+    #[arg(long, env = "HUBSYNC_SIM_COMPANIES")]
+    pub companies: Option<usize>,
+
+    /// HubSpot deals per portal.
+    #[arg(long, env = "HUBSYNC_SIM_DEALS")]
+    pub deals: Option<usize>,
+
+    /// Userflow users in the first environment.
+    #[arg(long, env = "HUBSYNC_SIM_USERS")]
+    pub users: Option<usize>,
+
+    /// Userflow groups (companies) in the first environment.
+    #[arg(long, env = "HUBSYNC_SIM_GROUPS")]
+    pub groups: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// Address of the API.
+    #[arg(long, env = "HUBSYNC_API_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// Database URL (SQLite by default, in the data directory).
+    #[arg(long, env = "HUBSYNC_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Redis URL. When none answers there and `redis-server` is installed, a private one is
+    /// started on a free port.
+    #[arg(
+        long,
+        env = "HUBSYNC_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key.
+    #[arg(long, env = "HUBSYNC_REDIS_PREFIX", default_value = "hubsync-dev")]
+    pub redis_prefix: String,
+
+    /// Directory for the SQLite database and a private Redis, if one is started.
+    #[arg(long, env = "HUBSYNC_DATA_DIR", default_value = ".hubsync")]
+    pub data_dir: PathBuf,
+
+    /// Address of the HubSpot simulator.
+    #[arg(
+        long,
+        env = "HUBSYNC_SIM_HUBSPOT_BIND",
+        default_value = "127.0.0.1:8081"
+    )]
+    pub hubspot_bind: String,
+
+    /// Address of the Userflow simulator.
+    #[arg(
+        long,
+        env = "HUBSYNC_SIM_USERFLOW_BIND",
+        default_value = "127.0.0.1:8082"
+    )]
+    pub userflow_bind: String,
+
+    #[command(flatten)]
+    pub seed: SeedArgs,
+}

@@ -1,0 +1,83 @@
+//! `hubsync sim`: the HubSpot and Userflow simulators on their own ports.
+
+use anyhow::Context;
+use hubsync_sim::{hubspot, serve, userflow};
+
+use crate::cli::{SeedArgs, SimArgs};
+use crate::roles;
+
+/// Both simulators, running.
+pub struct Simulators {
+    pub hubspot: serve::Running,
+    pub userflow: serve::Running,
+}
+
+/// Builds the configurations from files and flags, starts both simulators and prints their
+/// `listening` lines; shared with `hubsync dev`.
+pub async fn start(
+    hubspot_bind: &str,
+    userflow_bind: &str,
+    seed: &SeedArgs,
+    hubspot_file: Option<&std::path::Path>,
+    userflow_file: Option<&std::path::Path>,
+) -> anyhow::Result<Simulators> {
+    let mut hs: hubspot::Config = read_json(hubspot_file)?;
+    hs.seed.seed = seed.seed;
+    if let Some(n) = seed.contacts {
+        hs.seed.contacts = n;
+    }
+    if let Some(n) = seed.companies {
+        hs.seed.companies = n;
+    }
+    if let Some(n) = seed.deals {
+        hs.seed.deals = n;
+    }
+    let mut uf: userflow::Config = read_json(userflow_file)?;
+    uf.seed.seed = seed.seed;
+    if let Some(n) = seed.users {
+        uf.seed.users = n;
+    }
+    if let Some(n) = seed.groups {
+        uf.seed.groups = n;
+    }
+    let hubspot = serve::spawn(hubspot_bind, hubspot::Simulator::new(hs).router())
+        .await
+        .with_context(|| format!("cannot listen on {hubspot_bind}"))?;
+    println!("listening role=sim-hubspot addr={}", hubspot.addr);
+    let userflow = serve::spawn(userflow_bind, userflow::Simulator::new(uf).router())
+        .await
+        .with_context(|| format!("cannot listen on {userflow_bind}"))?;
+    println!("listening role=sim-userflow addr={}", userflow.addr);
+    Ok(Simulators { hubspot, userflow })
+}
+
+fn read_json<T: serde::de::DeserializeOwned + Default>(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<T> {
+    let Some(path) = path else {
+        return Ok(T::default());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("invalid configuration in {}", path.display()))
+}
+
+pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+    let sims = start(
+        &args.hubspot_bind,
+        &args.userflow_bind,
+        &args.seed,
+        args.hubspot_config.as_deref(),
+        args.userflow_config.as_deref(),
+    )
+    .await?;
+    tracing::info!(
+        hubspot = %sims.hubspot.base_url(),
+        userflow = %sims.userflow.base_url(),
+        "simulators running; stop with Ctrl-C"
+    );
+    let mut shutdown = roles::shutdown_signal();
+    let _ = shutdown.wait_for(|s| *s).await;
+    Ok(())
+}
