@@ -166,7 +166,8 @@ struct Inner {
     knobs: RwLock<DeliveryKnobs>,
     paused: watch::Sender<bool>,
     http: reqwest::Client,
-    partitions: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Partition → (the concurrency it was built for, its permits).
+    partitions: Mutex<HashMap<String, (usize, Arc<Semaphore>)>>,
     records: Mutex<VecDeque<AttemptRecord>>,
     counters: Counters,
 }
@@ -297,14 +298,21 @@ impl Deliverer {
         }
     }
 
+    /// The partition's permits. A changed `concurrency` gets a fresh semaphore: attempts that
+    /// start afterwards obey the new bound, running ones finish under the old one.
     fn semaphore(&self, partition: &str, concurrency: usize) -> Arc<Semaphore> {
+        let concurrency = concurrency.max(1);
         let mut map = match self.inner.partitions.lock() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
         };
-        map.entry(partition.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(concurrency.max(1))))
-            .clone()
+        let entry = map
+            .entry(partition.to_string())
+            .or_insert_with(|| (concurrency, Arc::new(Semaphore::new(concurrency))));
+        if entry.0 != concurrency {
+            *entry = (concurrency, Arc::new(Semaphore::new(concurrency)));
+        }
+        entry.1.clone()
     }
 
     async fn wait_unpaused(&self) {

@@ -1,5 +1,6 @@
 //! CRM half of the HubSpot simulator, exercised over real HTTP: objects, batch, search,
-//! validation, properties, schemas, associations v4, rate limits, seeding and control routes.
+//! validation, properties, schemas, associations v4, rate limits, faults, seeding and control
+//! routes.
 
 #[path = "hubspot_crm/associations.rs"]
 mod associations;
@@ -7,6 +8,8 @@ mod associations;
 mod batch;
 #[path = "hubspot_crm/control.rs"]
 mod control;
+#[path = "hubspot_crm/faults.rs"]
+mod faults;
 #[path = "hubspot_crm/objects.rs"]
 mod objects;
 #[path = "hubspot_crm/properties.rs"]

@@ -8,6 +8,8 @@ mod common;
 mod deliveries;
 #[path = "hubspot_platform/oauth.rs"]
 mod oauth;
+#[path = "hubspot_platform/scopes.rs"]
+mod scopes;
 #[path = "hubspot_platform/timeline.rs"]
 mod timeline;
 #[path = "hubspot_platform/webhooks.rs"]
@@ -71,6 +73,17 @@ impl Env {
         bearer: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
+        read(self.send(method, path, bearer, body).await).await
+    }
+
+    /// The raw response of a request with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
         let mut req = self.http.request(method, self.url(path));
         if let Some(t) = bearer {
             req = req.bearer_auth(t);
@@ -78,8 +91,23 @@ impl Env {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.expect("request");
-        read(resp).await
+        req.send().await.expect("request")
+    }
+
+    /// `GET` with a bearer token.
+    pub async fn get_as(&self, path: &str, bearer: &str) -> (u16, Value) {
+        self.call(Method::GET, path, Some(bearer), None).await
+    }
+
+    /// `POST` of a JSON body with a bearer token.
+    pub async fn post_as(&self, path: &str, bearer: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, path, Some(bearer), Some(body))
+            .await
+    }
+
+    /// `DELETE` with a bearer token.
+    pub async fn delete_as(&self, path: &str, bearer: &str) -> (u16, Value) {
+        self.call(Method::DELETE, path, Some(bearer), None).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
@@ -120,6 +148,29 @@ impl Env {
             .await;
         assert_eq!(s, 201, "{body}");
         body
+    }
+
+    /// Mints an access token with the default (every checked) scopes; the access token.
+    pub async fn bearer(&self, portal_id: u64) -> String {
+        self.mint(portal_id).await["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string()
+    }
+
+    /// Mints an access token holding exactly `scopes`; the access token.
+    pub async fn token_with(&self, portal_id: u64, scopes: &[&str]) -> String {
+        let (s, body) = self
+            .post(
+                "/_sim/hubspot/oauth/tokens",
+                serde_json::json!({"portal_id": portal_id, "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string()
     }
 
     /// Creates a contact with the private-app token; its id.

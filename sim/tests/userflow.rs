@@ -108,30 +108,63 @@ impl Sim {
         self.api(Method::POST, path, Some(body)).await
     }
 
+    /// Setup writes: posts each `(path, body)` in order, without looking at the answers.
+    async fn post_all(&self, writes: Vec<(&str, Value)>) {
+        for (path, body) in writes {
+            self.post(path, body).await;
+        }
+    }
+
+    async fn delete(&self, path: &str) -> Resp {
+        self.api(Method::DELETE, path, None).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.api(Method::PATCH, path, Some(body)).await
+    }
+
+    /// An API request with the staging environment's key.
+    async fn staging(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        self.raw(method, path, Some(STAGING_KEY), true, body).await
+    }
+
     async fn ctl(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
         self.raw(method, path, None, false, body).await
     }
 
-    async fn knobs(&self, change: impl FnOnce(&mut Value)) {
-        let mut k = self
-            .ctl(Method::GET, "/_sim/userflow/knobs", None)
-            .await
-            .body;
+    /// Body of a control `GET`.
+    async fn ctl_get(&self, path: &str) -> Value {
+        self.ctl(Method::GET, path, None).await.body
+    }
+
+    async fn ctl_post(&self, path: &str, body: Value) -> Resp {
+        self.ctl(Method::POST, path, Some(body)).await
+    }
+
+    /// Everything in the demo environment.
+    async fn dump(&self) -> Value {
+        self.ctl_get("/_sim/userflow/envs/env_demo/dump").await
+    }
+
+    /// Reads the knobs at `path`, lets `change` edit them and puts them back.
+    async fn edit_knobs(&self, path: &str, change: impl FnOnce(&mut Value)) {
+        let mut k = self.ctl_get(path).await;
         change(&mut k);
-        let r = self.ctl(Method::PUT, "/_sim/userflow/knobs", Some(k)).await;
+        let r = self.ctl(Method::PUT, path, Some(k)).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
 
+    async fn knobs(&self, change: impl FnOnce(&mut Value)) {
+        self.edit_knobs("/_sim/userflow/knobs", change).await;
+    }
+
     async fn delivery_knobs(&self, change: impl FnOnce(&mut Value)) {
-        let mut k = self
-            .ctl(Method::GET, "/_sim/userflow/webhooks/knobs", None)
-            .await
-            .body;
-        change(&mut k);
-        let r = self
-            .ctl(Method::PUT, "/_sim/userflow/webhooks/knobs", Some(k))
+        self.edit_knobs("/_sim/userflow/webhooks/knobs", change)
             .await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+
+    async fn faults(&self, faults: Value) -> Resp {
+        self.ctl(Method::PUT, "/_sim/faults", Some(faults)).await
     }
 
     async fn subscribe(&self, url: &str, topics: &[&str]) -> Value {
@@ -154,6 +187,33 @@ impl Sim {
             "deliveries still in flight"
         );
     }
+}
+
+/// An empty simulator and a receiver whose `/uf` is subscribed to `topics` (the subscription
+/// is the third value).
+async fn subscribed(topics: &[&str]) -> (Sim, Receiver, Value) {
+    let s = Sim::start().await;
+    let rx = Receiver::start().await;
+    let sub = s.subscribe(&rx.url("/uf"), topics).await;
+    (s, rx, sub)
+}
+
+/// The items of a JSON array.
+fn items(v: &Value) -> &Vec<Value> {
+    v.as_array().unwrap()
+}
+
+/// Length of a JSON array.
+fn len(v: &Value) -> usize {
+    items(v).len()
+}
+
+/// `field` of every item of a JSON array, as strings.
+fn strings(v: &Value, field: &str) -> Vec<String> {
+    items(v)
+        .iter()
+        .map(|x| x[field].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn assert_error(r: &Resp, status: u16, code: &str) {
@@ -237,29 +297,22 @@ async fn auth_missing_or_wrong_key_is_401_and_keys_are_per_environment() {
     assert_eq!(s.post("/users", json!({"id": "u1"})).await.status, 200);
     let demo = s.get("/users/u1").await;
     assert_eq!(demo.status, 200);
-    let staging = s
-        .raw(Method::GET, "/users/u1", Some(STAGING_KEY), true, None)
-        .await;
+    let staging = s.staging(Method::GET, "/users/u1", None).await;
     assert_error(&staging, 404, "not_found");
-    let staging_list = s
-        .raw(Method::GET, "/users", Some(STAGING_KEY), true, None)
-        .await;
+    let staging_list = s.staging(Method::GET, "/users", None).await;
     assert_eq!(staging_list.body["data"], json!([]));
 }
 
 #[tokio::test]
 async fn version_header_is_recorded_and_can_be_required() {
     let s = Sim::start().await;
-    s.raw(Method::GET, "/users", Some(KEY), true, None).await;
-    s.raw(Method::GET, "/users", Some(KEY), true, None).await;
+    s.get("/users").await;
+    s.get("/users").await;
     let r = s.raw(Method::GET, "/users", Some(KEY), false, None).await;
     assert_eq!(r.status, 200, "missing header accepted by default");
-    s.ctl(Method::GET, "/_sim/userflow/envs", None).await; // control: not counted
+    s.ctl_get("/_sim/userflow/envs").await; // control: not counted
 
-    let c = s
-        .ctl(Method::GET, "/_sim/userflow/requests", None)
-        .await
-        .body;
+    let c = s.ctl_get("/_sim/userflow/requests").await;
     assert_eq!(c["counts"]["total"], 3);
     assert_eq!(c["counts"]["with_version_header"], 2);
     assert_eq!(c["counts"]["without_version_header"], 1);
@@ -287,10 +340,7 @@ async fn version_header_is_recorded_and_can_be_required() {
             .status,
         204
     );
-    let c = s
-        .ctl(Method::GET, "/_sim/userflow/requests", None)
-        .await
-        .body;
+    let c = s.ctl_get("/_sim/userflow/requests").await;
     assert_eq!(c["counts"]["total"], 0);
 }
 
@@ -479,19 +529,20 @@ async fn every_attribute_operation_and_data_type() {
 #[tokio::test]
 async fn find_by_email_get_and_delete() {
     let s = Sim::start().await;
-    s.post(
-        "/users",
-        json!({"id": "a", "attributes": {"email": "Ann@Example.com"}}),
-    )
-    .await;
-    s.post(
-        "/users",
-        json!({"id": "b", "attributes": {"email": "bob@example.com"}}),
-    )
+    s.post_all(vec![
+        (
+            "/users",
+            json!({"id": "a", "attributes": {"email": "Ann@Example.com"}}),
+        ),
+        (
+            "/users",
+            json!({"id": "b", "attributes": {"email": "bob@example.com"}}),
+        ),
+    ])
     .await;
     let r = s.get("/users?email=ann%40example.com").await;
     assert_eq!(r.body["object"], "list");
-    assert_eq!(r.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(len(&r.body["data"]), 1);
     assert_eq!(r.body["data"][0]["id"], "a");
     assert_eq!(r.body["has_more"], false);
     assert_eq!(r.body["url"], "/users");
@@ -503,32 +554,23 @@ async fn find_by_email_get_and_delete() {
     assert_error(&s.get("/users/zzz").await, 404, "not_found");
 
     // Delete removes memberships and events, the group stays.
-    s.post("/users", json!({"id": "a", "groups": [{"id": "acme"}]}))
-        .await;
-    s.post("/events", json!({"name": "x", "user_id": "a"}))
-        .await;
-    let dump = s
-        .ctl(Method::GET, "/_sim/userflow/envs/env_demo/dump", None)
-        .await
-        .body;
-    assert_eq!(dump["memberships"].as_array().unwrap().len(), 1);
-    assert_eq!(dump["events"].as_array().unwrap().len(), 1);
-    let d = s.api(Method::DELETE, "/users/a", None).await;
+    s.post_all(vec![
+        ("/users", json!({"id": "a", "groups": [{"id": "acme"}]})),
+        ("/events", json!({"name": "x", "user_id": "a"})),
+    ])
+    .await;
+    let dump = s.dump().await;
+    assert_eq!(len(&dump["memberships"]), 1);
+    assert_eq!(len(&dump["events"]), 1);
+    let d = s.delete("/users/a").await;
     assert_eq!(d.status, 200);
     assert_eq!(
         d.body,
         json!({"id": "a", "object": "user", "deleted": true})
     );
     assert_error(&s.get("/users/a").await, 404, "not_found");
-    assert_error(
-        &s.api(Method::DELETE, "/users/a", None).await,
-        404,
-        "not_found",
-    );
-    let dump = s
-        .ctl(Method::GET, "/_sim/userflow/envs/env_demo/dump", None)
-        .await
-        .body;
+    assert_error(&s.delete("/users/a").await, 404, "not_found");
+    let dump = s.dump().await;
     assert_eq!(dump["memberships"], json!([]));
     assert_eq!(dump["events"], json!([]));
     assert_eq!(s.get("/groups/acme").await.status, 200);
@@ -541,11 +583,7 @@ async fn list_paging_limits_order_and_next_page_url() {
         s.post("/users", json!({"id": format!("u{i:02}")})).await;
     }
     let r = s.get("/users").await;
-    assert_eq!(
-        r.body["data"].as_array().unwrap().len(),
-        20,
-        "default page 20"
-    );
+    assert_eq!(len(&r.body["data"]), 20, "default page 20");
     assert_eq!(r.body["has_more"], true);
     assert_eq!(r.body["next_page_url"], "/users?starting_after=u19");
 
@@ -563,13 +601,7 @@ async fn list_paging_limits_order_and_next_page_url() {
     let mut path = "/users?sort=asc&order_by=created_at&limit=10".to_string();
     loop {
         let page = s.get(&path).await.body;
-        ids.extend(
-            page["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["id"].as_str().unwrap().to_string()),
-        );
+        ids.extend(strings(&page["data"], "id"));
         assert_iso(&page["data"][0]["created_at"]);
         if page["has_more"] == false {
             assert_eq!(page["next_page_url"], Value::Null);
@@ -581,25 +613,13 @@ async fn list_paging_limits_order_and_next_page_url() {
     assert_eq!(ids, expected);
 
     let r = s.get("/users?order_by=-created_at&limit=3").await;
-    let got: Vec<&str> = r.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(got, ["u24", "u23", "u22"]);
+    assert_eq!(strings(&r.body["data"], "id"), ["u24", "u23", "u22"]);
     let r = s
         .get("/users?order_by=-created_at&limit=3&starting_after=u22")
         .await;
     assert_eq!(r.body["data"][0]["id"], "u21");
 
-    assert_eq!(
-        s.get("/users?limit=100").await.body["data"]
-            .as_array()
-            .unwrap()
-            .len(),
-        25
-    );
+    assert_eq!(len(&s.get("/users?limit=100").await.body["data"]), 25);
     assert_error(&s.get("/users?limit=101").await, 400, "invalid_parameter");
     assert_error(&s.get("/users?limit=abc").await, 400, "invalid_parameter");
     assert_error(
@@ -644,11 +664,7 @@ async fn groups_and_memberships() {
 
     // Membership through `groups` (group created on the fly) and through `memberships`.
     let r = s
-        .api(
-            Method::POST,
-            "/users?expand=memberships",
-            Some(json!({"id": "u1", "groups": [{"id": "acme"}, {"id": "globex", "attributes": {"name": "Globex"}}]})),
-        )
+        .post("/users?expand=memberships", json!({"id": "u1", "groups": [{"id": "acme"}, {"id": "globex", "attributes": {"name": "Globex"}}]}))
         .await;
     let ms = r.body["memberships"].as_array().unwrap();
     assert_eq!(ms.len(), 2);
@@ -679,31 +695,21 @@ async fn groups_and_memberships() {
 
     // Prune keeps only the listed memberships.
     let r = s
-        .api(
-            Method::POST,
+        .post(
             "/users?expand=memberships",
-            Some(json!({"id": "u1", "groups": [{"id": "globex"}], "prune_memberships": true})),
+            json!({"id": "u1", "groups": [{"id": "globex"}], "prune_memberships": true}),
         )
         .await;
-    let gids: Vec<&str> = r.body["memberships"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["group_id"].as_str().unwrap())
-        .collect();
-    assert_eq!(gids, ["globex"]);
+    assert_eq!(strings(&r.body["memberships"], "group_id"), ["globex"]);
 
     // Remove membership (simulator path), then 404 when repeated.
-    let r = s
-        .api(Method::DELETE, "/groups/globex/memberships/u1", None)
-        .await;
+    let r = s.delete("/groups/globex/memberships/u1").await;
     assert_eq!(
         r.body,
         json!({"object": "group_membership", "user_id": "u1", "group_id": "globex", "deleted": true})
     );
     assert_error(
-        &s.api(Method::DELETE, "/groups/globex/memberships/u1", None)
-            .await,
+        &s.delete("/groups/globex/memberships/u1").await,
         404,
         "not_found",
     );
@@ -716,20 +722,18 @@ async fn groups_and_memberships() {
     assert_eq!(l["next_page_url"], "/groups?limit=1&starting_after=acme");
 
     // Delete a group: memberships and its events go, users stay.
-    s.post("/users", json!({"id": "u1", "groups": [{"id": "acme"}]}))
-        .await;
-    s.post("/events", json!({"name": "paid", "group_id": "acme"}))
-        .await;
-    let d = s.api(Method::DELETE, "/groups/acme", None).await;
+    s.post_all(vec![
+        ("/users", json!({"id": "u1", "groups": [{"id": "acme"}]})),
+        ("/events", json!({"name": "paid", "group_id": "acme"})),
+    ])
+    .await;
+    let d = s.delete("/groups/acme").await;
     assert_eq!(
         d.body,
         json!({"id": "acme", "object": "group", "deleted": true})
     );
     assert_eq!(s.get("/users/u1").await.status, 200);
-    let dump = s
-        .ctl(Method::GET, "/_sim/userflow/envs/env_demo/dump", None)
-        .await
-        .body;
+    let dump = s.dump().await;
     assert_eq!(dump["memberships"], json!([]));
     assert_eq!(dump["events"], json!([]));
 }
@@ -835,26 +839,25 @@ async fn events_shape_and_validation() {
 #[tokio::test]
 async fn attribute_and_event_definitions() {
     let s = Sim::start().await;
-    s.post(
-        "/users",
-        json!({"id": "u1", "attributes": {"plan": "pro", "seats": 3, "vip": true, "tags": ["a"],
-                                           "renewal_at": "2025-01-01T00:00:00Z"}}),
-    )
-    .await;
-    s.post(
-        "/groups",
-        json!({"id": "g1", "attributes": {"industry": "tech"}}),
-    )
-    .await;
-    s.post(
-        "/events",
-        json!({"name": "flow_completed", "user_id": "u1", "attributes": {"flow_id": "f1"}}),
-    )
-    .await;
-    s.post(
-        "/events",
-        json!({"name": "flow_completed", "user_id": "u1"}),
-    )
+    s.post_all(vec![
+        (
+            "/users",
+            json!({"id": "u1", "attributes": {"plan": "pro", "seats": 3, "vip": true, "tags": ["a"],
+                                               "renewal_at": "2025-01-01T00:00:00Z"}}),
+        ),
+        (
+            "/groups",
+            json!({"id": "g1", "attributes": {"industry": "tech"}}),
+        ),
+        (
+            "/events",
+            json!({"name": "flow_completed", "user_id": "u1", "attributes": {"flow_id": "f1"}}),
+        ),
+        (
+            "/events",
+            json!({"name": "flow_completed", "user_id": "u1"}),
+        ),
+    ])
     .await;
 
     let r = s
@@ -863,9 +866,7 @@ async fn attribute_and_event_definitions() {
         .body;
     assert_eq!(r["object"], "list");
     let by_name = |name: &str| {
-        r["data"]
-            .as_array()
-            .unwrap()
+        items(&r["data"])
             .iter()
             .find(|d| d["name"] == name)
             .cloned()
@@ -886,22 +887,10 @@ async fn attribute_and_event_definitions() {
         "string",
         "standard attribute"
     );
-    assert!(
-        r["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|d| d["scope"] == "user")
-    );
+    assert!(items(&r["data"]).iter().all(|d| d["scope"] == "user"));
 
     let g = s.get("/attribute_definitions?scope=group").await.body;
-    assert!(
-        g["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["name"] == "industry")
-    );
+    assert!(items(&g["data"]).iter().any(|d| d["name"] == "industry"));
     let ev = s.get("/attribute_definitions?scope=event").await.body;
     assert_eq!(ev["data"][0]["name"], "flow_id");
     assert_error(
@@ -943,6 +932,7 @@ async fn subscription_crud_secret_only_on_create() {
         )
         .await;
     let id = sub["id"].as_str().unwrap().to_string();
+    let path = format!("/webhook_subscriptions/{id}");
     assert_eq!(sub["object"], "webhook_subscription");
     assert_eq!(sub["api_version"], VERSION);
     assert_eq!(sub["url"], "https://hooks.example.com/uf");
@@ -961,19 +951,18 @@ async fn subscription_crud_secret_only_on_create() {
     let other = s.subscribe("https://hooks.example.com/2", &["*"]).await;
     assert_ne!(other["secret"], sub["secret"]);
 
-    let g = s.get(&format!("/webhook_subscriptions/{id}")).await;
+    let g = s.get(&path).await;
     assert_eq!(g.status, 200);
     assert!(g.body.get("secret").is_none(), "secret only on create");
     assert_eq!(g.body["topics"], sub["topics"]);
     let l = s.get("/webhook_subscriptions").await.body;
-    assert_eq!(l["data"].as_array().unwrap().len(), 2);
+    assert_eq!(len(&l["data"]), 2);
     assert!(l["data"][0].get("secret").is_none());
 
     let p = s
-        .api(
-            Method::PATCH,
-            &format!("/webhook_subscriptions/{id}"),
-            Some(json!({"topics": ["*"], "disabled": true, "url": "https://x.example/new"})),
+        .patch(
+            &path,
+            json!({"topics": ["*"], "disabled": true, "url": "https://x.example/new"}),
         )
         .await;
     assert_eq!(p.status, 200);
@@ -1014,68 +1003,40 @@ async fn subscription_crud_secret_only_on_create() {
         assert_error(&r, 400, "invalid_topics");
     }
     assert_error(
-        &s.api(
-            Method::PATCH,
-            &format!("/webhook_subscriptions/{id}"),
-            Some(json!({"topics": ["nope"]})),
-        )
-        .await,
+        &s.patch(&path, json!({"topics": ["nope"]})).await,
         400,
         "invalid_topics",
     );
 
     s.knobs(|k| k["secret_on_get"] = json!(true)).await;
-    assert_eq!(
-        s.get(&format!("/webhook_subscriptions/{id}")).await.body["secret"],
-        sub["secret"]
-    );
+    assert_eq!(s.get(&path).await.body["secret"], sub["secret"]);
 
-    let d = s
-        .api(
-            Method::DELETE,
-            &format!("/webhook_subscriptions/{id}"),
-            None,
-        )
-        .await;
+    let d = s.delete(&path).await;
     assert_eq!(
         d.body,
         json!({"id": id, "object": "webhook_subscription", "deleted": true})
     );
-    assert_error(
-        &s.get(&format!("/webhook_subscriptions/{id}")).await,
-        404,
-        "not_found",
-    );
-    assert_error(
-        &s.api(
-            Method::DELETE,
-            &format!("/webhook_subscriptions/{id}"),
-            None,
-        )
-        .await,
-        404,
-        "not_found",
-    );
+    assert_error(&s.get(&path).await, 404, "not_found");
+    assert_error(&s.delete(&path).await, 404, "not_found");
 }
 
 // ---------------------------------------------------------------- notifications
 
 #[tokio::test]
 async fn user_created_then_updated_with_exact_diff_and_valid_signature() {
-    let s = Sim::start().await;
-    let rx = Receiver::start().await;
-    let sub = s.subscribe(&rx.url("/uf"), &["user"]).await;
+    let (s, rx, sub) = subscribed(&["user"]).await;
     let secret = sub["secret"].as_str().unwrap().to_string();
 
-    s.post(
-        "/users",
-        json!({"id": "u1", "attributes": {"plan": "free", "seats": 5, "email": "a@b.c"}}),
-    )
-    .await;
-    s.post(
-        "/users",
-        json!({"id": "u1", "attributes": {"plan": "pro", "seats": 5, "new": 1}}),
-    )
+    s.post_all(vec![
+        (
+            "/users",
+            json!({"id": "u1", "attributes": {"plan": "free", "seats": 5, "email": "a@b.c"}}),
+        ),
+        (
+            "/users",
+            json!({"id": "u1", "attributes": {"plan": "pro", "seats": 5, "new": 1}}),
+        ),
+    ])
     .await;
     let got = rx.wait_for(2, Duration::from_secs(5)).await;
     s.idle().await;
@@ -1132,31 +1093,27 @@ async fn user_created_then_updated_with_exact_diff_and_valid_signature() {
 
 #[tokio::test]
 async fn no_notification_when_nothing_changed_unless_knob() {
-    let s = Sim::start().await;
-    let rx = Receiver::start().await;
-    s.subscribe(&rx.url("/uf"), &["*"]).await;
-    s.post("/users", json!({"id": "u1", "attributes": {"plan": "pro"}}))
-        .await;
-    s.post("/groups", json!({"id": "g1", "attributes": {"name": "G"}}))
-        .await;
+    let (s, rx, _) = subscribed(&["*"]).await;
+    s.post_all(vec![
+        ("/users", json!({"id": "u1", "attributes": {"plan": "pro"}})),
+        ("/groups", json!({"id": "g1", "attributes": {"name": "G"}})),
+    ])
+    .await;
     rx.wait_for(2, Duration::from_secs(5)).await;
     let before = s.get("/users/u1").await.body;
-    s.post("/users", json!({"id": "u1", "attributes": {"plan": "pro"}}))
-        .await;
-    s.post(
-        "/users",
-        json!({"id": "u1", "attributes": {"plan": {"set_once": "free"}}}),
-    )
+    s.post_all(vec![
+        ("/users", json!({"id": "u1", "attributes": {"plan": "pro"}})),
+        (
+            "/users",
+            json!({"id": "u1", "attributes": {"plan": {"set_once": "free"}}}),
+        ),
+        ("/groups", json!({"id": "g1", "attributes": {"name": "G"}})),
+    ])
     .await;
-    s.post("/groups", json!({"id": "g1", "attributes": {"name": "G"}}))
-        .await;
     s.idle().await;
     assert_eq!(topics_of(&rx.received()), ["user.created", "group.created"]);
-    let out = s
-        .ctl(Method::GET, "/_sim/userflow/notifications", None)
-        .await
-        .body;
-    assert_eq!(out.as_array().unwrap().len(), 2);
+    let out = s.ctl_get("/_sim/userflow/notifications").await;
+    assert_eq!(len(&out), 2);
     assert_eq!(
         s.get("/users/u1").await.body["updated_at"],
         before["updated_at"],
@@ -1188,30 +1145,27 @@ async fn topics_match_exact_parent_wildcard_and_event_names_and_disabled_gets_no
     s.subscribe(&rx.url("/all"), &["*"]).await;
     let disabled = s.subscribe(&rx.url("/disabled"), &["*"]).await;
     let id = disabled["id"].as_str().unwrap();
-    s.api(
-        Method::PATCH,
+    s.patch(
         &format!("/webhook_subscriptions/{id}"),
-        Some(json!({"disabled": true})),
+        json!({"disabled": true}),
     )
     .await;
     // Another environment's subscription does not see demo changes.
-    s.raw(
+    s.staging(
         Method::POST,
         "/webhook_subscriptions",
-        Some(STAGING_KEY),
-        true,
         Some(json!({"api_version": VERSION, "url": rx.url("/staging"), "topics": ["*"]})),
     )
     .await;
 
-    s.post("/users", json!({"id": "u1"})).await; // user.created
-    s.post("/groups", json!({"id": "g1"})).await; // group.created
-    s.post("/groups", json!({"id": "g1", "attributes": {"a": 1}}))
-        .await; // group.updated
-    s.post("/events", json!({"name": "flow_started", "user_id": "u1"}))
-        .await; // event.tracked
-    s.post("/events", json!({"name": "flow_ended", "user_id": "u1"}))
-        .await; // event.tracked
+    s.post_all(vec![
+        ("/users", json!({"id": "u1"})),  // user.created
+        ("/groups", json!({"id": "g1"})), // group.created
+        ("/groups", json!({"id": "g1", "attributes": {"a": 1}})), // group.updated
+        ("/events", json!({"name": "flow_started", "user_id": "u1"})), // event.tracked
+        ("/events", json!({"name": "flow_ended", "user_id": "u1"})), // event.tracked
+    ])
+    .await;
     s.idle().await;
 
     let got = rx.received();
@@ -1263,31 +1217,21 @@ async fn topics_match_exact_parent_wildcard_and_event_names_and_disabled_gets_no
 
 #[tokio::test]
 async fn delivery_retries_on_500_with_time_scale() {
-    let s = Sim::start().await;
+    let (s, rx, _) = subscribed(&["user.created"]).await;
     s.delivery_knobs(|k| k["time_scale"] = json!(0.0001)).await;
-    let k = s
-        .ctl(Method::GET, "/_sim/userflow/webhooks/knobs", None)
-        .await
-        .body;
+    let k = s.ctl_get("/_sim/userflow/webhooks/knobs").await;
     assert_eq!(k["max_retries"], 3, "Userflow default: 3 retries");
     assert_eq!(k["timeout_ms"], 10_000, "Userflow default: 10 s timeout");
-    let rx = Receiver::start().await;
-    s.subscribe(&rx.url("/uf"), &["user.created"]).await;
     rx.answer_next(&[500, 503]);
     s.post("/users", json!({"id": "u1"})).await;
     let got = rx.wait_for(3, Duration::from_secs(10)).await;
     s.idle().await;
     assert_eq!(got.len(), 3);
     assert_eq!(got[0].body, got[2].body, "retries resend the same body");
-    let d = s
-        .ctl(Method::GET, "/_sim/userflow/webhooks/deliveries", None)
-        .await
-        .body;
+    let d = s.ctl_get("/_sim/userflow/webhooks/deliveries").await;
     assert_eq!(d["stats"]["delivered"], 1);
     assert_eq!(d["stats"]["failed_attempts"], 2);
-    let statuses: Vec<Value> = d["attempts"]
-        .as_array()
-        .unwrap()
+    let statuses: Vec<Value> = items(&d["attempts"])
         .iter()
         .map(|a| a["status"].clone())
         .collect();
@@ -1298,19 +1242,14 @@ async fn delivery_retries_on_500_with_time_scale() {
     s.post("/users", json!({"id": "u2"})).await;
     rx.wait_for(7, Duration::from_secs(10)).await;
     s.idle().await;
-    let d = s
-        .ctl(Method::GET, "/_sim/userflow/webhooks/deliveries", None)
-        .await
-        .body;
+    let d = s.ctl_get("/_sim/userflow/webhooks/deliveries").await;
     assert_eq!(d["stats"]["given_up"], 1);
     assert_eq!(rx.received().len(), 7);
 }
 
 #[tokio::test]
 async fn duplicate_and_drop_switches() {
-    let s = Sim::start().await;
-    let rx = Receiver::start().await;
-    s.subscribe(&rx.url("/uf"), &["user"]).await;
+    let (s, rx, _) = subscribed(&["user"]).await;
     s.delivery_knobs(|k| k["duplicate_rate"] = json!(1.0)).await;
     s.post("/users", json!({"id": "u1"})).await;
     let got = rx.wait_for(2, Duration::from_secs(5)).await;
@@ -1331,25 +1270,17 @@ async fn duplicate_and_drop_switches() {
     s.idle().await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(rx.received().len(), 2, "dropped notification never arrives");
-    let d = s
-        .ctl(Method::GET, "/_sim/userflow/webhooks/deliveries", None)
-        .await
-        .body;
+    let d = s.ctl_get("/_sim/userflow/webhooks/deliveries").await;
     assert_eq!(d["stats"]["dropped"], 1);
     assert_eq!(d["stats"]["duplicated"], 1);
     // The notification was still produced.
-    let out = s
-        .ctl(Method::GET, "/_sim/userflow/notifications", None)
-        .await
-        .body;
-    assert_eq!(out.as_array().unwrap().len(), 2);
+    let out = s.ctl_get("/_sim/userflow/notifications").await;
+    assert_eq!(len(&out), 2);
 }
 
 #[tokio::test]
 async fn stale_signature_timestamp_knob_and_unsigned_knob() {
-    let s = Sim::start().await;
-    let rx = Receiver::start().await;
-    let sub = s.subscribe(&rx.url("/uf"), &["*"]).await;
+    let (s, rx, sub) = subscribed(&["*"]).await;
     s.knobs(|k| k["webhook_signature_skew_s"] = json!(-400))
         .await;
     s.post("/users", json!({"id": "u1"})).await;
@@ -1392,9 +1323,7 @@ async fn rate_limit_answers_429_with_retry_after_per_key() {
         .parse()
         .unwrap();
     assert!((1..=5).contains(&ra), "{ra}");
-    let other = s
-        .raw(Method::GET, "/users", Some(STAGING_KEY), true, None)
-        .await;
+    let other = s.staging(Method::GET, "/users", None).await;
     assert_eq!(other.status, 200, "buckets are per key");
     assert_eq!(
         s.ctl(Method::GET, "/_sim/userflow/envs", None).await.status,
@@ -1417,11 +1346,7 @@ async fn rate_limit_answers_429_with_retry_after_per_key() {
 async fn injected_faults_hit_api_routes_only() {
     let s = Sim::start().await;
     let r = s
-        .ctl(
-            Method::PUT,
-            "/_sim/faults",
-            Some(json!({"error_rate": 1.0, "error_status": 500})),
-        )
+        .faults(json!({"error_rate": 1.0, "error_status": 500}))
         .await;
     assert_eq!(r.status, 200);
     let r = s.get("/users").await;
@@ -1432,23 +1357,15 @@ async fn injected_faults_hit_api_routes_only() {
         s.ctl(Method::GET, "/_sim/userflow/envs", None).await.status,
         200
     );
-    s.ctl(
-        Method::PUT,
-        "/_sim/faults",
-        Some(json!({"error_rate": 1.0})),
-    )
-    .await;
+    s.faults(json!({"error_rate": 1.0})).await;
     assert_error(&s.get("/users").await, 503, "service_unavailable");
-    s.ctl(Method::PUT, "/_sim/faults", Some(json!({}))).await;
+    s.faults(json!({})).await;
     assert_eq!(
         s.get("/users/u1").await.status,
         404,
         "faulted write did not happen"
     );
-    let c = s
-        .ctl(Method::GET, "/_sim/userflow/requests", None)
-        .await
-        .body;
+    let c = s.ctl_get("/_sim/userflow/requests").await;
     assert_eq!(c["counts"]["total"], 4, "faulted requests are counted");
 }
 
@@ -1467,41 +1384,30 @@ async fn unknown_routes_and_methods_use_the_error_body() {
 
 #[tokio::test]
 async fn control_identify_group_and_track_produce_notifications() {
-    let s = Sim::start().await;
-    let rx = Receiver::start().await;
-    s.subscribe(&rx.url("/uf"), &["*"]).await;
+    let (s, rx, _) = subscribed(&["*"]).await;
 
     let r = s
-        .ctl(
-            Method::POST,
+        .ctl_post(
             "/_sim/userflow/envs/env_demo/identify",
-            Some(json!({"user_id": "u1", "attributes": {"name": "Ann", "logins": 1}})),
+            json!({"user_id": "u1", "attributes": {"name": "Ann", "logins": 1}}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["attributes"], json!({"name": "Ann", "logins": 1}));
-    s.ctl(
-        Method::POST,
+    s.ctl_post(
         "/_sim/userflow/envs/env_demo/identify",
-        Some(json!({"user_id": "u1", "attributes": {"logins": {"add": 1}}})),
+        json!({"user_id": "u1", "attributes": {"logins": {"add": 1}}}),
     )
     .await;
     let r = s
-        .ctl(
-            Method::POST,
-            "/_sim/userflow/envs/env_demo/group",
-            Some(json!({"user_id": "u1", "group_id": "acme", "attributes": {"name": "Acme"}, "membership_attributes": {"role": "owner"}})),
-        )
+        .ctl_post("/_sim/userflow/envs/env_demo/group", json!({"user_id": "u1", "group_id": "acme", "attributes": {"name": "Acme"}, "membership_attributes": {"role": "owner"}}))
         .await;
     assert_eq!(r.body["memberships"][0]["group_id"], "acme");
     assert_eq!(r.body["memberships"][0]["attributes"]["role"], "owner");
     let r = s
-        .ctl(
-            Method::POST,
+        .ctl_post(
             "/_sim/userflow/envs/env_demo/track",
-            Some(
-                json!({"name": "flow_started", "user_id": "u1", "attributes": {"flow_id": "f_42"}}),
-            ),
+            json!({"name": "flow_started", "user_id": "u1", "attributes": {"flow_id": "f_42"}}),
         )
         .await;
     assert_eq!(
@@ -1542,28 +1448,46 @@ async fn control_identify_group_and_track_produce_notifications() {
         "flow_started"
     );
     assert_error(
-        &s.ctl(
-            Method::POST,
+        &s.ctl_post(
             "/_sim/userflow/envs/env_nope/identify",
-            Some(json!({"user_id": "u"})),
+            json!({"user_id": "u"}),
         )
         .await,
         404,
         "not_found",
     );
     assert_error(
-        &s.ctl(
-            Method::POST,
-            "/_sim/userflow/envs/env_demo/track",
-            Some(json!({"name": "x"})),
-        )
-        .await,
+        &s.ctl_post("/_sim/userflow/envs/env_demo/track", json!({"name": "x"}))
+            .await,
         400,
         "invalid_request",
     );
 }
 
 // ---------------------------------------------------------------- seeding
+
+/// The seeded part of a dump: users (id, attributes, memberships' groups and attributes) and
+/// groups (id, attributes).
+fn seed_data(dump: &Value) -> Value {
+    let users: Vec<Value> = items(&dump["users"])
+        .iter()
+        .map(|u| {
+            json!([
+                u["id"],
+                u["attributes"],
+                items(&u["memberships"])
+                    .iter()
+                    .map(|m| json!([m["group_id"], m["attributes"]]))
+                    .collect::<Vec<_>>()
+            ])
+        })
+        .collect();
+    let groups: Vec<Value> = items(&dump["groups"])
+        .iter()
+        .map(|g| json!([g["id"], g["attributes"]]))
+        .collect();
+    json!({"users": users, "groups": groups})
+}
 
 #[tokio::test]
 async fn seeding_is_deterministic_and_uses_the_email_scheme() {
@@ -1577,51 +1501,13 @@ async fn seeding_is_deterministic_and_uses_the_email_scheme() {
         ..Config::default()
     })
     .await;
-    let strip = |dump: Value| -> Value {
-        let users: Vec<Value> = dump["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| {
-                json!([
-                    u["id"],
-                    u["attributes"],
-                    u["memberships"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|m| json!([m["group_id"], m["attributes"]]))
-                        .collect::<Vec<_>>()
-                ])
-            })
-            .collect();
-        let groups: Vec<Value> = dump["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|g| json!([g["id"], g["attributes"]]))
-            .collect();
-        json!({"users": users, "groups": groups})
-    };
-    let da = strip(
-        a.ctl(Method::GET, "/_sim/userflow/envs/env_demo/dump", None)
-            .await
-            .body,
-    );
-    let db = strip(
-        b.ctl(Method::GET, "/_sim/userflow/envs/env_demo/dump", None)
-            .await
-            .body,
-    );
-    let dc = strip(
-        c.ctl(Method::GET, "/_sim/userflow/envs/env_demo/dump", None)
-            .await
-            .body,
-    );
+    let da = seed_data(&a.dump().await);
+    let db = seed_data(&b.dump().await);
+    let dc = seed_data(&c.dump().await);
     assert_eq!(da, db);
     assert_ne!(da, dc);
-    assert_eq!(da["users"].as_array().unwrap().len(), 20);
-    assert_eq!(da["groups"].as_array().unwrap().len(), 5);
+    assert_eq!(len(&da["users"]), 20);
+    assert_eq!(len(&da["groups"]), 5);
 
     let u1 = a.get("/users/u_0001?expand=memberships").await.body;
     assert_eq!(u1["attributes"]["email"], demo_email(42, 1));
@@ -1637,22 +1523,17 @@ async fn seeding_is_deterministic_and_uses_the_email_scheme() {
         .body;
     assert_eq!(found["data"][0]["id"], "u_0007");
     // Only the first environment is seeded.
-    let staging = a
-        .raw(Method::GET, "/users", Some(STAGING_KEY), true, None)
-        .await;
+    let staging = a.staging(Method::GET, "/users", None).await;
     assert_eq!(staging.body["data"], json!([]));
     // Seeding more through control.
     let r = a
-        .ctl(
-            Method::POST,
+        .ctl_post(
             "/_sim/userflow/envs/env_staging/seed",
-            Some(json!({"seed": 42, "users": 3, "groups": 1})),
+            json!({"seed": 42, "users": 3, "groups": 1}),
         )
         .await;
     assert_eq!(r.body["users"], 3);
-    let st = a
-        .raw(Method::GET, "/users/u_0001", Some(STAGING_KEY), true, None)
-        .await;
+    let st = a.staging(Method::GET, "/users/u_0001", None).await;
     assert_eq!(st.body["attributes"]["email"], demo_email(42, 1));
 }
 

@@ -2,7 +2,7 @@
 //! [`Caller`]; developer API keys (`?hapikey=`) resolve to a [`DeveloperApp`]. Failures answer
 //! with HubSpot's 401 bodies.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
 use super::Simulator;
@@ -87,6 +87,26 @@ impl FromRequestParts<Simulator> for Caller {
 pub struct DeveloperApp {
     /// App id the key belongs to.
     pub app_id: u64,
+}
+
+impl DeveloperApp {
+    /// The path's `{app_id}` when it is this key's app. Another app's path answers 401 like an
+    /// unknown key, so a key cannot probe which apps exist.
+    pub async fn owned_app_id(
+        &self,
+        parts: &mut Parts,
+        sim: &Simulator,
+    ) -> Result<u64, HubspotError> {
+        let params = RawPathParams::from_request_parts(parts, sim)
+            .await
+            .map_err(|_| HubspotError::invalid_authentication())?;
+        params
+            .iter()
+            .find(|(k, _)| *k == "app_id")
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .filter(|id| *id == self.app_id)
+            .ok_or_else(HubspotError::invalid_authentication)
+    }
 }
 
 impl FromRequestParts<Simulator> for DeveloperApp {

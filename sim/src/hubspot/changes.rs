@@ -48,6 +48,9 @@ pub enum ChangeKind {
     Deletion,
     /// Object restored from the recycle bin.
     Restore,
+    /// Contact deleted for good by a GDPR delete. Webhooks report it to both
+    /// `contact.privacyDeletion` and `contact.deletion` subscriptions, in no fixed order.
+    PrivacyDeletion,
     /// Two objects merged.
     Merge {
         /// The id that survives.

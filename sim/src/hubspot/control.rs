@@ -11,6 +11,7 @@
 //! | `POST /_sim/hubspot/portals/{portal}/search/flush` | make pending writes searchable now |
 //! | `POST /_sim/hubspot/portals/{portal}/ui/objects/{type}` | create "as a person in the UI" (`{properties, associations?}`) |
 //! | `PATCH`/`DELETE …/ui/objects/{type}/{id}` | update / archive as a person |
+//! | `POST …/ui/objects/{type}/{id}/restore` | restore from the recycle bin as a person (HubSpot's public API has no restore endpoint, only the UI does it); 409 when a unique value is taken meanwhile |
 //! | `POST …/ui/contacts/merge` (also `…/ui/objects/{type}/merge`) | merge as a person (`{primaryObjectId, objectIdToMerge}`) |
 //! | `PUT`/`DELETE …/ui/associations/{from}/{fromId}/{to}/{toId}` | associate (body: optional `[{associationCategory, associationTypeId}]`, default type when empty) / remove all |
 //!
@@ -27,14 +28,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::Simulator;
 use super::changes::ChangeSource;
 use super::crm::associations::{AssocSpec, InlineAssoc};
-use super::crm::objects::{CreateError, create_in, merge_in, update_in};
-use super::crm::{CrmKnobs, Query, ReadOpts, parse_body, render, resolve_type};
+use super::crm::objects::{CreateError, MergeBody, create_in, update_in};
+use super::crm::{CrmKnobs, Query, ReadOpts, parse_body, parse_id, render, resolve_type};
 use super::errors::HubspotError;
 use super::ratelimit::RateLimitKnobs;
 use super::store::{PortalData, Tx};
@@ -92,6 +93,7 @@ pub(crate) fn routes() -> Router<Simulator> {
         .route(&format!("{p}/search/flush"), post(flush))
         .route(&format!("{p}/ui/objects/{{objectType}}"), post(ui_create))
         .route(&format!("{p}/ui/objects/{{objectType}}/{{objectId}}"), patch(ui_update).delete(ui_archive))
+        .route(&format!("{p}/ui/objects/{{objectType}}/{{objectId}}/restore"), post(ui_restore))
         .route(&format!("{p}/ui/objects/{{objectType}}/merge"), post(ui_merge_typed))
         .route(&format!("{p}/ui/contacts/merge"), post(ui_merge_contacts))
         .route(
@@ -111,18 +113,29 @@ async fn reset_calls(State(sim): State<Simulator>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// Answers a `PUT` of a knob struct: the parsed knobs are applied and echoed; a body that does
+/// not parse (bad JSON, unknown knob) answers HubSpot's 400 and changes nothing.
+pub(crate) fn put_knobs<K: Serialize>(
+    parsed: Result<K, HubspotError>,
+    apply: impl FnOnce(&K),
+) -> Response {
+    match parsed {
+        Ok(k) => {
+            apply(&k);
+            Json(k).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 async fn get_limits(State(sim): State<Simulator>) -> Json<RateLimitKnobs> {
     Json(sim.inner.limits.knobs())
 }
 
 async fn put_limits(State(sim): State<Simulator>, body: Bytes) -> Response {
-    match parse_body::<RateLimitKnobs>(&body) {
-        Ok(k) => {
-            sim.inner.limits.set_knobs(k.clone());
-            Json(k).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+    put_knobs(parse_body::<RateLimitKnobs>(&body), |k| {
+        sim.inner.limits.set_knobs(k.clone());
+    })
 }
 
 async fn reset_limits(State(sim): State<Simulator>) -> StatusCode {
@@ -135,13 +148,9 @@ async fn get_crm(State(sim): State<Simulator>) -> Json<CrmKnobs> {
 }
 
 async fn put_crm(State(sim): State<Simulator>, body: Bytes) -> Response {
-    match parse_body::<CrmKnobs>(&body) {
-        Ok(k) => {
-            sim.inner.store.set_knobs(k.clone());
-            Json(k).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+    put_knobs(parse_body::<CrmKnobs>(&body), |k| {
+        sim.inner.store.set_knobs(k.clone());
+    })
 }
 
 fn read<R>(
@@ -149,14 +158,17 @@ fn read<R>(
     portal: u64,
     f: impl FnOnce(&PortalData) -> Result<R, HubspotError>,
 ) -> Result<R, HubspotError> {
-    sim.inner.store.read(portal, f).unwrap_or_else(|| {
-        Err(HubspotError::new(
-            StatusCode::NOT_FOUND,
-            "OBJECT_NOT_FOUND",
-            "Unknown portal",
-        ))
-    })
+    sim.inner
+        .store
+        .read(portal, f)
+        .unwrap_or_else(|| Err(unknown_portal()))
 }
+
+fn unknown_portal() -> HubspotError {
+    HubspotError::new(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", "Unknown portal")
+}
+
+type Answer = Result<Response, HubspotError>;
 
 fn full(data: &PortalData, type_id: &str, id: u64, with_history: bool) -> Option<Value> {
     let td = data.type_data(type_id)?;
@@ -219,22 +231,19 @@ async fn dump_objects(
 async fn dump_object(
     State(sim): State<Simulator>,
     Path((portal, t, id)): Path<(u64, String, String)>,
-) -> Response {
-    let r = read(&sim, portal, |data| {
+) -> Answer {
+    read(&sim, portal, |data| {
         let type_id = resolve_type(data, &t)?;
-        let n = id
-            .parse::<u64>()
-            .map_err(|_| HubspotError::object_not_found(&id))?;
+        let n = parse_id(&id)?;
         let n = data.type_data(&type_id).map_or(n, |td| td.resolve_id(n));
         full(data, &type_id, n, true)
             .map(|v| Json(v).into_response())
             .ok_or_else(|| HubspotError::object_not_found(&id))
-    });
-    r.unwrap_or_else(IntoResponse::into_response)
+    })
 }
 
-async fn dump_associations(State(sim): State<Simulator>, Path(portal): Path<u64>) -> Response {
-    let r = read(&sim, portal, |data| {
+async fn dump_associations(State(sim): State<Simulator>, Path(portal): Path<u64>) -> Answer {
+    read(&sim, portal, |data| {
         let results: Vec<Value> = data
             .all_associations()
             .into_iter()
@@ -243,8 +252,7 @@ async fn dump_associations(State(sim): State<Simulator>, Path(portal): Path<u64>
             })
             .collect();
         Ok(Json(json!({"results": results})).into_response())
-    });
-    r.unwrap_or_else(IntoResponse::into_response)
+    })
 }
 
 async fn flush(State(sim): State<Simulator>, Path(portal): Path<u64>) -> StatusCode {
@@ -270,13 +278,7 @@ fn ui_write<R>(
         .write(portal, Some(&inner.changes), ChangeSource::ui(user), |tx| {
             f(tx, &knobs)
         })
-        .unwrap_or_else(|| {
-            Err(HubspotError::new(
-                StatusCode::NOT_FOUND,
-                "OBJECT_NOT_FOUND",
-                "Unknown portal",
-            ))
-        })
+        .unwrap_or_else(|| Err(unknown_portal()))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -300,16 +302,15 @@ async fn ui_create(
     Path((portal, t)): Path<(u64, String)>,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Response {
-    let r = parse_body::<UiBody>(&body).and_then(|b| {
+) -> Answer {
+    parse_body::<UiBody>(&body).and_then(|b| {
         ui_write(&sim, portal, raw.as_deref(), |tx, knobs| {
             let type_id = resolve_type(tx.data, &t)?;
             let id = create_in(tx, knobs, &type_id, &b.properties, &b.associations)
                 .map_err(|e: CreateError| e.into_error(portal))?;
             Ok((StatusCode::CREATED, Json(object_json(tx, &type_id, id)?)).into_response())
         })
-    });
-    r.unwrap_or_else(IntoResponse::into_response)
+    })
 }
 
 async fn ui_update(
@@ -317,13 +318,11 @@ async fn ui_update(
     Path((portal, t, id)): Path<(u64, String, String)>,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Response {
-    let r = parse_body::<UiBody>(&body).and_then(|b| {
+) -> Answer {
+    parse_body::<UiBody>(&body).and_then(|b| {
         ui_write(&sim, portal, raw.as_deref(), |tx, knobs| {
             let type_id = resolve_type(tx.data, &t)?;
-            let n = id
-                .parse::<u64>()
-                .map_err(|_| HubspotError::object_not_found(&id))?;
+            let n = parse_id(&id)?;
             let n = tx
                 .data
                 .type_data(&type_id)
@@ -333,46 +332,65 @@ async fn ui_update(
             update_in(tx, knobs, &type_id, n, &b.properties).map_err(|e| e.into_error(portal))?;
             Ok(Json(object_json(tx, &type_id, n)?).into_response())
         })
-    });
-    r.unwrap_or_else(IntoResponse::into_response)
+    })
 }
 
 async fn ui_archive(
     State(sim): State<Simulator>,
     Path((portal, t, id)): Path<(u64, String, String)>,
     RawQuery(raw): RawQuery,
-) -> Response {
-    let r = ui_write(&sim, portal, raw.as_deref(), |tx, _| {
+) -> Answer {
+    ui_write(&sim, portal, raw.as_deref(), |tx, _| {
         let type_id = resolve_type(tx.data, &t)?;
-        let n = id
-            .parse::<u64>()
-            .map_err(|_| HubspotError::object_not_found(&id))?;
+        let n = parse_id(&id)?;
         if !tx.archive(&type_id, n) {
             return Err(HubspotError::object_not_found(&id));
         }
         Ok(StatusCode::NO_CONTENT.into_response())
-    });
-    r.unwrap_or_else(IntoResponse::into_response)
+    })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MergeBody {
-    primary_object_id: Value,
-    object_id_to_merge: Value,
+async fn ui_restore(
+    State(sim): State<Simulator>,
+    Path((portal, t, id)): Path<(u64, String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    ui_write(&sim, portal, raw.as_deref(), |tx, _| {
+        let type_id = resolve_type(tx.data, &t)?;
+        let n = parse_id(&id)?;
+        let td = tx
+            .data
+            .type_data(&type_id)
+            .ok_or_else(|| HubspotError::object_not_found(&id))?;
+        let obj = td
+            .objects
+            .get(&n)
+            .filter(|o| o.archived)
+            .ok_or_else(|| HubspotError::object_not_found(&id))?;
+        let taken = obj
+            .props
+            .iter()
+            .find_map(|(k, v)| td.find_unique(k, v).map(|other| (k, v, other)));
+        if let Some((k, v, other)) = taken {
+            return Err(HubspotError::new(
+                StatusCode::CONFLICT,
+                "CONFLICT",
+                format!("Cannot restore {id}: {k} {v} belongs to object {other} now."),
+            ));
+        }
+        tx.restore(&type_id, n);
+        Ok(Json(object_json(tx, &type_id, n)?).into_response())
+    })
 }
 
-fn ui_merge(sim: &Simulator, portal: u64, t: &str, raw: Option<&str>, body: &Bytes) -> Response {
-    let r = parse_body::<MergeBody>(body).and_then(|b| {
+fn ui_merge(sim: &Simulator, portal: u64, t: &str, raw: Option<&str>, body: &Bytes) -> Answer {
+    parse_body::<MergeBody>(body).and_then(|b| {
         ui_write(sim, portal, raw, |tx, _| {
             let type_id = resolve_type(tx.data, t)?;
-            let p = super::crm::value_string(&b.primary_object_id);
-            let m = super::crm::value_string(&b.object_id_to_merge);
-            let id = merge_in(tx, &type_id, &p, &m)?;
+            let id = b.apply(tx, &type_id)?;
             Ok(Json(object_json(tx, &type_id, id)?).into_response())
         })
-    });
-    r.unwrap_or_else(IntoResponse::into_response)
+    })
 }
 
 async fn ui_merge_contacts(
@@ -380,7 +398,7 @@ async fn ui_merge_contacts(
     Path(portal): Path<u64>,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Response {
+) -> Answer {
     ui_merge(&sim, portal, "contacts", raw.as_deref(), &body)
 }
 
@@ -389,7 +407,7 @@ async fn ui_merge_typed(
     Path((portal, t)): Path<(u64, String)>,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Response {
+) -> Answer {
     ui_merge(&sim, portal, &t, raw.as_deref(), &body)
 }
 
@@ -410,12 +428,8 @@ async fn ui_associate(
         ui_write(&sim, portal, raw.as_deref(), |tx, _| {
             let from = resolve_type(tx.data, &f)?;
             let to = resolve_type(tx.data, &t)?;
-            let a = fid
-                .parse::<u64>()
-                .map_err(|_| HubspotError::object_not_found(&fid))?;
-            let b = tid
-                .parse::<u64>()
-                .map_err(|_| HubspotError::object_not_found(&tid))?;
+            let a = parse_id(&fid)?;
+            let b = parse_id(&tid)?;
             if tx
                 .data
                 .type_data(&from)
@@ -459,18 +473,13 @@ async fn ui_unassociate(
     State(sim): State<Simulator>,
     Path((portal, f, fid, t, tid)): AssocPath,
     RawQuery(raw): RawQuery,
-) -> Response {
-    let r = ui_write(&sim, portal, raw.as_deref(), |tx, _| {
+) -> Answer {
+    ui_write(&sim, portal, raw.as_deref(), |tx, _| {
         let from = resolve_type(tx.data, &f)?;
         let to = resolve_type(tx.data, &t)?;
-        let a = fid
-            .parse::<u64>()
-            .map_err(|_| HubspotError::object_not_found(&fid))?;
-        let b = tid
-            .parse::<u64>()
-            .map_err(|_| HubspotError::object_not_found(&tid))?;
+        let a = parse_id(&fid)?;
+        let b = parse_id(&tid)?;
         tx.unassociate(&from, a, &to, b, None);
         Ok(StatusCode::NO_CONTENT.into_response())
-    });
-    r.unwrap_or_else(IntoResponse::into_response)
+    })
 }

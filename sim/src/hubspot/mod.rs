@@ -10,7 +10,9 @@
 //! Layout: every module that serves routes has `pub(crate) fn routes() -> Router<Simulator>`;
 //! [`Simulator::router`] merges them, with the fault layer on API routes only. Writes to CRM
 //! data go through [`store`], which emits a [`changes::Change`] for every creation, property
-//! change, deletion, merge and association change; [`webhooks`] turns those into deliveries.
+//! change, deletion, restore, GDPR deletion, merge and association change; [`webhooks`] turns
+//! those into deliveries. OAuth scopes are checked by the request extractors through
+//! [`scopes`], never by handlers, so that no route can forget them.
 
 pub mod auth;
 pub mod changes;
@@ -19,6 +21,7 @@ pub mod crm;
 pub mod errors;
 pub mod oauth;
 pub mod ratelimit;
+pub mod scopes;
 pub mod seed;
 pub mod signature;
 pub mod store;

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::errors::{HubspotError, oauth_error};
+use super::scopes;
 use super::{AppSpec, Config, Simulator};
 
 /// OAuth behaviour. Every field can be changed at run time with
@@ -58,6 +59,9 @@ pub struct OAuthKnobs {
     pub user_id: u64,
     /// `user` (e-mail) reported by introspection. Default `sim-user@hubspot.test`.
     pub user: String,
+    /// OAuth callers without a scope the call needs get 403 `MISSING_SCOPES` (see
+    /// [`super::scopes`]); private-app tokens are never refused. Default true.
+    pub enforce_scopes: bool,
 }
 
 impl Default for OAuthKnobs {
@@ -75,6 +79,7 @@ impl Default for OAuthKnobs {
             preinstall_first_app: true,
             user_id: 2_000_001,
             user: "sim-user@hubspot.test".into(),
+            enforce_scopes: true,
         }
     }
 }
@@ -379,10 +384,18 @@ fn bad_refresh() -> Response {
     )
 }
 
-/// Why client authentication failed.
+/// The refresh-token error body with 404, for the v1 refresh-token routes.
+fn refresh_not_found() -> Response {
+    let mut r = bad_refresh();
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+/// Why a form of the token endpoints was refused.
 enum ClientError {
     BadId,
     BadSecret,
+    MissingToken,
 }
 
 impl IntoResponse for ClientError {
@@ -390,6 +403,12 @@ impl IntoResponse for ClientError {
         match self {
             ClientError::BadId => bad_client(),
             ClientError::BadSecret => bad_secret(),
+            ClientError::MissingToken => oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "BAD_REQUEST",
+                "missing token",
+            ),
         }
     }
 }
@@ -654,11 +673,7 @@ async fn refresh_token_info(State(sim): State<Simulator>, Path(token): Path<Stri
     let data = sim.inner.oauth.data();
     match data.refresh.get(&token) {
         Some(r) => Json(refresh_info(&sim, &token, r)).into_response(),
-        None => {
-            let mut r = bad_refresh();
-            *r.status_mut() = StatusCode::NOT_FOUND;
-            r
-        }
+        None => refresh_not_found(),
     }
 }
 
@@ -666,25 +681,36 @@ async fn delete_refresh_token(State(sim): State<Simulator>, Path(token): Path<St
     if sim.inner.oauth.data().refresh.remove(&token).is_some() {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        let mut r = bad_refresh();
-        *r.status_mut() = StatusCode::NOT_FOUND;
-        r
+        refresh_not_found()
     }
+}
+
+/// The authenticated client and the `token` field of a v3 introspect or revoke form.
+fn client_and_token<'a, 'f>(
+    sim: &'a Simulator,
+    f: &'f HashMap<String, String>,
+) -> Result<(&'a AppSpec, &'f String), ClientError> {
+    let app = authenticate_client(sim, f)?;
+    let token = f.get("token").ok_or(ClientError::MissingToken)?;
+    Ok((app, token))
+}
+
+/// An introspection body marked active, with two more fields.
+fn active(mut info: Value, extra: [(&str, Value); 2]) -> Value {
+    if let Some(o) = info.as_object_mut() {
+        o.insert("active".into(), json!(true));
+        for (k, v) in extra {
+            o.insert(k.into(), v);
+        }
+    }
+    info
 }
 
 async fn introspect_v3(State(sim): State<Simulator>, body: Bytes) -> Response {
     let f = form(&body);
-    let app = match authenticate_client(&sim, &f) {
-        Ok(a) => a,
+    let (app, token) = match client_and_token(&sim, &f) {
+        Ok(found) => found,
         Err(e) => return e.into_response(),
-    };
-    let Some(token) = f.get("token") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "BAD_REQUEST",
-            "missing token",
-        );
     };
     let refresh_first = f
         .get("token_type_hint")
@@ -696,13 +722,13 @@ async fn introspect_v3(State(sim): State<Simulator>, body: Bytes) -> Response {
             .get(token)
             .filter(|a| a.grant.app_id == app.app_id && a.expires_at_ms > now)
             .map(|a| {
-                let mut v = access_info(&sim, token, a, now);
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("active".into(), json!(true));
-                    o.insert("client_id".into(), json!(app.client_id));
-                    o.insert("token_use".into(), json!("access_token"));
-                }
-                v
+                active(
+                    access_info(&sim, token, a, now),
+                    [
+                        ("client_id", json!(app.client_id)),
+                        ("token_use", json!("access_token")),
+                    ],
+                )
             })
     };
     let as_refresh = || {
@@ -710,13 +736,13 @@ async fn introspect_v3(State(sim): State<Simulator>, body: Bytes) -> Response {
             .get(token)
             .filter(|r| r.grant.app_id == app.app_id)
             .map(|r| {
-                let mut v = refresh_info(&sim, token, r);
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("active".into(), json!(true));
-                    o.insert("app_id".into(), json!(app.app_id));
-                    o.insert("token_use".into(), json!("refresh_token"));
-                }
-                v
+                active(
+                    refresh_info(&sim, token, r),
+                    [
+                        ("app_id", json!(app.app_id)),
+                        ("token_use", json!("refresh_token")),
+                    ],
+                )
             })
     };
     let found = if refresh_first {
@@ -729,17 +755,9 @@ async fn introspect_v3(State(sim): State<Simulator>, body: Bytes) -> Response {
 
 async fn revoke_v3(State(sim): State<Simulator>, body: Bytes) -> Response {
     let f = form(&body);
-    let app = match authenticate_client(&sim, &f) {
-        Ok(a) => a,
+    let (app, token) = match client_and_token(&sim, &f) {
+        Ok(found) => found,
         Err(e) => return e.into_response(),
-    };
-    let Some(token) = f.get("token") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "BAD_REQUEST",
-            "missing token",
-        );
     };
     let mut data = sim.inner.oauth.data();
     if data
@@ -833,19 +851,9 @@ async fn mint_token(State(sim): State<Simulator>, Json(req): Json<MintRequest>) 
     let (Some(app), Some(portal)) = (app, portal) else {
         return HubspotError::validation("Unknown app_id or portal_id.").into_response();
     };
-    let scopes = req.scopes.unwrap_or_else(|| {
-        [
-            "oauth",
-            "timeline",
-            "crm.objects.contacts.read",
-            "crm.objects.contacts.write",
-            "crm.objects.companies.read",
-            "crm.objects.companies.write",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    });
+    let scopes = req
+        .scopes
+        .unwrap_or_else(|| scopes::ALL.iter().map(|s| s.to_string()).collect());
     let grant = Grant {
         app_id: app.app_id,
         portal_id: portal.portal_id,
@@ -942,7 +950,8 @@ async fn uninstall_app(
 /// `/_sim/hubspot/oauth/…` and install routes:
 /// - `GET /_sim/hubspot/oauth/tokens`: codes count, access tokens (with `expired`), refresh
 ///   tokens, installs. `POST` the same path with `{app_id?, portal_id?, scopes?}` mints a pair
-///   without the browser flow (201, token-endpoint body).
+///   without the browser flow (201, token-endpoint body); without `scopes` it grants every
+///   scope the simulator checks ([`scopes::ALL`]).
 /// - `POST /_sim/hubspot/oauth/expire` `{token?, app_id?, portal_id?, seconds_ago?}`: expire
 ///   matching access tokens now (all when empty). Answers `{expired: n}`.
 /// - `GET`/`PUT /_sim/hubspot/oauth/knobs`: [`OAuthKnobs`] (e.g. change the TTL at run time).

@@ -1,6 +1,8 @@
 //! Rate limits (`docs/hubspot-api.md` §11): a rolling 10-second burst window per (app or
 //! private app, portal), a daily budget per portal that resets at midnight (UTC by default),
-//! and the search limit of 5 requests per second per portal, which is counted apart.
+//! and the search limit of 5 requests per second per portal, which is counted apart. Also the
+//! upsert lock (§2.2): batch upserts sent too fast lock a portal's upserts with 423 for about
+//! 2 s; off by default because HubSpot documents no threshold, on with `upsert_lock_after`.
 //!
 //! API for route modules (the CRM routes use it through their `Api` extractor; timeline
 //! endpoints should do the same so they count against the same limits):
@@ -21,7 +23,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 use chrono::{Duration as ChronoDuration, Utc};
 use serde::{Deserialize, Serialize};
@@ -55,6 +57,11 @@ pub struct RateLimitKnobs {
     pub daily_headers_for_oauth: bool,
     /// Add `Retry-After` (seconds) to 429 answers. Default false.
     pub retry_after_on_429: bool,
+    /// After this many batch upserts of one portal within one second, the next ones answer
+    /// 423 Locked for `upsert_lock_ms` (§2.2: "bulk upserts sent too fast"). Default 0 (off).
+    pub upsert_lock_after: u64,
+    /// How long the upsert lock lasts, in milliseconds (§2.2: about 2 s). Default 2,000.
+    pub upsert_lock_ms: u64,
 }
 
 impl Default for RateLimitKnobs {
@@ -69,6 +76,8 @@ impl Default for RateLimitKnobs {
             emit_rate_limit_headers: true,
             daily_headers_for_oauth: false,
             retry_after_on_429: false,
+            upsert_lock_after: 0,
+            upsert_lock_ms: 2_000,
         }
     }
 }
@@ -138,6 +147,10 @@ struct State {
     daily: HashMap<u64, (i64, u64)>,
     /// portal → search call instants within the last second.
     search: HashMap<u64, VecDeque<Instant>>,
+    /// portal → batch upsert instants within the last second.
+    upserts: HashMap<u64, VecDeque<Instant>>,
+    /// portal → end of its upsert lock.
+    upsert_locked_until: HashMap<u64, Instant>,
 }
 
 /// The simulator's rate limiter.
@@ -232,6 +245,40 @@ impl Limiter {
     fn day(&self, k: &RateLimitKnobs) -> i64 {
         let local = Utc::now() + ChronoDuration::minutes(offset_minutes(k));
         local.timestamp().div_euclid(86_400)
+    }
+
+    /// Counts one batch upsert of `portal_id`, or answers 423 Locked while the portal's upsert
+    /// lock holds (see `upsert_lock_after`). A refused upsert does not count.
+    pub fn check_upsert(&self, portal_id: u64) -> Result<(), HubspotError> {
+        let k = self.knobs();
+        if k.upsert_lock_after == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let locked = || {
+            HubspotError::plain(
+                StatusCode::LOCKED,
+                "Bulk upserts were sent too fast: upserts for this account are locked for a moment. Retry in a few seconds.",
+            )
+        };
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if st
+            .upsert_locked_until
+            .get(&portal_id)
+            .is_some_and(|until| now < *until)
+        {
+            return Err(locked());
+        }
+        let q = st.upserts.entry(portal_id).or_default();
+        prune(q, now, Duration::from_secs(1));
+        if q.len() as u64 >= k.upsert_lock_after {
+            q.clear();
+            st.upsert_locked_until
+                .insert(portal_id, now + Duration::from_millis(k.upsert_lock_ms));
+            return Err(locked());
+        }
+        q.push_back(now);
+        Ok(())
     }
 
     /// Counts one call of `caller` against the limits of `kind`. Returns the headers to send
@@ -382,6 +429,25 @@ mod tests {
             h.headers
                 .iter()
                 .any(|(k, _)| *k == "x-hubspot-ratelimit-daily")
+        );
+    }
+
+    #[test]
+    fn upserts_lock_after_the_threshold_and_unlock_after_the_lock() {
+        let mut config = Config::default();
+        config.rate_limits.upsert_lock_after = 2;
+        config.rate_limits.upsert_lock_ms = 50;
+        let l = Limiter::new(&config);
+        assert!(l.check_upsert(62515).is_ok());
+        assert!(l.check_upsert(62515).is_ok());
+        let e = l.check_upsert(62515).unwrap_err();
+        assert_eq!(e.status, StatusCode::LOCKED);
+        assert!(l.check_upsert(62516).is_ok(), "the lock is per portal");
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(l.check_upsert(62515).is_ok());
+        assert!(
+            Limiter::new(&Config::default()).check_upsert(62515).is_ok(),
+            "off by default"
         );
     }
 

@@ -3,8 +3,11 @@
 //!
 //! Applied to **every** configured portal, each with the same data (ids are allocated per
 //! portal, so they match across portals too). Seeded writes emit no changes and are searchable
-//! at once. Records: companies (name, domain, industry, size, revenue, city), contacts with
-//! `first.last{n}@<their company's domain>` emails, each associated to one company as primary
+//! at once. Records: companies (name, domain, industry, size, revenue, city), contacts whose
+//! names and emails are the Userflow simulator's demo users ([`demo_email`]: contact `n` has
+//! the email of Userflow user `n` for the same seed, so the first `users` contacts exist in both
+//! systems and the rest only in HubSpot, as newsletter-only contacts do), each associated to one
+//! company as primary
 //! (types 279 + 1), deals associated to a company (341 + 5) and one or two of its contacts (4),
 //! and, with `custom_objects`, a `projects` custom object with a few records tied to companies.
 
@@ -17,6 +20,7 @@ use super::changes::ChangeSource;
 use super::crm::properties::PropertyInput;
 use super::crm::schemas::{SchemaInput, create_in};
 use super::store::{COMPANIES, CONTACTS, DEALS, Tx};
+use crate::userflow::seed::{demo_email, demo_person};
 
 /// What to generate.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -49,16 +53,6 @@ impl Default for SeedSpec {
 /// 2024-01-01T00:00:00Z: seeded records are created from here on, one second apart.
 const BASE_MS: i64 = 1_704_067_200_000;
 
-const FIRST: &[&str] = &[
-    "Ada", "Ben", "Chloe", "David", "Emma", "Felix", "Grace", "Hugo", "Iris", "Jack", "Kara",
-    "Liam", "Maya", "Noah", "Olivia", "Paul", "Quinn", "Rosa", "Sam", "Tara", "Umar", "Vera",
-    "Will", "Xena", "Yusuf", "Zoe",
-];
-const LAST: &[&str] = &[
-    "Anderson", "Brown", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ivanov", "Jones",
-    "Kim", "Lopez", "Martin", "Nguyen", "Okafor", "Patel", "Quinn", "Rossi", "Smith", "Tanaka",
-    "Usman", "Varga", "Weber", "Xu", "Young", "Zimmer",
-];
 const ADJ: &[&str] = &[
     "Blue", "Bright", "Clear", "Delta", "Green", "Iron", "Lunar", "North", "Quick", "Red",
     "Silver", "Summit",
@@ -196,24 +190,15 @@ pub fn seed_portal(tx: &mut Tx<'_>, spec: &SeedSpec) {
     }
     // Contacts, each with a primary company.
     let mut contacts_by_company: Vec<Vec<u64>> = vec![Vec::new(); companies.len()];
-    for n in 0..spec.contacts {
-        let first = pick(&mut rng, FIRST);
-        let last = pick(&mut rng, LAST);
+    for n in 1..=spec.contacts {
+        let (first, last) = demo_person(spec.seed, n);
         let ci = if companies.is_empty() {
             None
         } else {
             Some(rng.random_range(0..companies.len()))
         };
-        let domain = ci.map_or("example.com", |i| companies[i].2.as_str());
         let mut props = vec![
-            p(
-                "email",
-                format!(
-                    "{}.{}{n}@{domain}",
-                    first.to_lowercase(),
-                    last.to_lowercase()
-                ),
-            ),
+            p("email", demo_email(spec.seed, n)),
             p("firstname", first),
             p("lastname", last),
             p(

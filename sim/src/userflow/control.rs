@@ -27,11 +27,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::errors::{ApiError, ApiResult, JsonBody};
-use super::events::built_in_attributes;
+use super::errors::{ApiResult, JsonBody};
+use super::events::{built_in_attributes, track_and_emit};
+use super::objects::write_and_render;
 use super::seed::SeedSpec;
-use super::store::{EventInput, GroupInput, MembershipInput, UserInput};
-use super::webhooks::emit;
+use super::store::{EventInput, GroupInput, MembershipInput, ObjectKind, UserInput};
 use super::{Knobs, Simulator};
 
 async fn envs(State(sim): State<Simulator>) -> Json<Value> {
@@ -70,30 +70,27 @@ struct IdentifyBody {
     attributes: Option<Map<String, Value>>,
 }
 
+/// Upserts `input` "as the product would" and answers the user with its memberships.
+fn upsert_user(sim: &Simulator, env: &str, input: UserInput) -> ApiResult<Json<Value>> {
+    let knobs = sim.knobs();
+    let id = input.id.clone();
+    write_and_render(sim, env, ObjectKind::User, &id, true, |d| {
+        d.upsert_user(input, &knobs)
+    })
+    .map(Json)
+}
+
 async fn identify(
     State(sim): State<Simulator>,
     Path(env): Path<String>,
     JsonBody(b): JsonBody<IdentifyBody>,
 ) -> ApiResult<Json<Value>> {
-    let knobs = sim.knobs();
-    let id = b.user_id.clone();
     let input = UserInput {
         id: b.user_id,
         attributes: b.attributes,
-        groups: None,
-        memberships: None,
-        prune_memberships: None,
+        ..UserInput::default()
     };
-    let (changes, out) = sim.inner.store.with_env(&env, |d| {
-        let changes = d.upsert_user(input, &knobs)?;
-        let u = d
-            .users
-            .get(&id)
-            .ok_or_else(|| ApiError::not_found("user", &id))?;
-        Ok((changes, d.user_json(u, true)))
-    })?;
-    emit(&sim, &env, changes);
-    Ok(Json(out))
+    upsert_user(&sim, &env, input)
 }
 
 #[derive(Deserialize)]
@@ -112,12 +109,8 @@ async fn group(
     Path(env): Path<String>,
     JsonBody(b): JsonBody<GroupBody>,
 ) -> ApiResult<Json<Value>> {
-    let knobs = sim.knobs();
-    let id = b.user_id.clone();
     let input = UserInput {
         id: b.user_id,
-        attributes: None,
-        groups: None,
         memberships: Some(vec![MembershipInput {
             attributes: b.membership_attributes,
             group: GroupInput {
@@ -125,18 +118,9 @@ async fn group(
                 attributes: b.attributes,
             },
         }]),
-        prune_memberships: None,
+        ..UserInput::default()
     };
-    let (changes, out) = sim.inner.store.with_env(&env, |d| {
-        let changes = d.upsert_user(input, &knobs)?;
-        let u = d
-            .users
-            .get(&id)
-            .ok_or_else(|| ApiError::not_found("user", &id))?;
-        Ok((changes, d.user_json(u, true)))
-    })?;
-    emit(&sim, &env, changes);
-    Ok(Json(out))
+    upsert_user(&sim, &env, input)
 }
 
 async fn track(
@@ -144,13 +128,10 @@ async fn track(
     Path(env): Path<String>,
     JsonBody(mut input): JsonBody<EventInput>,
 ) -> ApiResult<Json<Value>> {
-    let knobs = sim.knobs();
     let mut attrs = built_in_attributes(&input.name);
     attrs.extend(input.attributes.take().unwrap_or_default());
     input.attributes = Some(attrs);
-    let (out, changes) = sim.inner.store.with_env(&env, |d| d.track(input, &knobs))?;
-    emit(&sim, &env, changes);
-    Ok(Json(out))
+    track_and_emit(&sim, &env, input)
 }
 
 async fn seed(

@@ -17,7 +17,7 @@ use super::Simulator;
 use super::attributes::{Scope, display_name};
 use super::auth::Env;
 use super::errors::{ApiError, ApiResult};
-use super::paging::{ListParams, Params, list_json, list_params};
+use super::paging::{ListParams, Params, list_json, list_params, list_response};
 
 fn page_values(values: Vec<Value>, lp: &ListParams) -> ApiResult<(Vec<Value>, bool)> {
     let mut values = values;
@@ -44,25 +44,29 @@ fn page_values(values: Vec<Value>, lp: &ListParams) -> ApiResult<(Vec<Value>, bo
     Ok((rest.into_iter().take(lp.limit).collect(), more))
 }
 
-async fn attribute_definitions(
-    State(sim): State<Simulator>,
-    Env(env): Env,
-    p: Params,
-) -> ApiResult<Json<Value>> {
-    let lp = list_params(&p, &sim.knobs())?;
-    let scope = match p.get("scope") {
-        None | Some("") => None,
-        Some(s) => Some(Scope::parse(s).ok_or_else(|| {
+fn parse_scope(p: &Params) -> ApiResult<Option<Scope>> {
+    match p.get("scope") {
+        None | Some("") => Ok(None),
+        Some(s) => Scope::parse(s).map(Some).ok_or_else(|| {
             ApiError::bad(
                 "invalid_parameter",
                 format!(
                     "'scope' must be user, group, membership, group_membership or event, got '{s}'"
                 ),
             )
-        })?),
-    };
-    let values = sim.inner.store.with_env(&env, |d| {
-        Ok(d.definitions
+        }),
+    }
+}
+
+async fn attribute_definitions(
+    State(sim): State<Simulator>,
+    Env(env): Env,
+    p: Params,
+) -> ApiResult<Json<Value>> {
+    list_response(&sim, &env, "/attribute_definitions", &p, |d, lp, _| {
+        let scope = parse_scope(&p)?;
+        let values = d
+            .definitions
             .iter()
             .filter(|((s, _), _)| scope.is_none_or(|w| w == *s))
             .map(|((s, name), def)| {
@@ -76,10 +80,9 @@ async fn attribute_definitions(
                     "created_at": def.created_at,
                 })
             })
-            .collect::<Vec<_>>())
-    })?;
-    let (data, more) = page_values(values, &lp)?;
-    Ok(Json(list_json("/attribute_definitions", &p, data, more)))
+            .collect();
+        page_values(values, lp)
+    })
 }
 
 async fn event_definitions(
@@ -87,9 +90,9 @@ async fn event_definitions(
     Env(env): Env,
     p: Params,
 ) -> ApiResult<Json<Value>> {
-    let lp = list_params(&p, &sim.knobs())?;
-    let values = sim.inner.store.with_env(&env, |d| {
-        Ok(d.event_definitions
+    list_response(&sim, &env, "/event_definitions", &p, |d, lp, _| {
+        let values = d
+            .event_definitions
             .iter()
             .map(|(name, def)| {
                 json!({
@@ -102,10 +105,9 @@ async fn event_definitions(
                     "last_tracked_at": def.last_tracked_at,
                 })
             })
-            .collect::<Vec<_>>())
-    })?;
-    let (data, more) = page_values(values, &lp)?;
-    Ok(Json(list_json("/event_definitions", &p, data, more)))
+            .collect();
+        page_values(values, lp)
+    })
 }
 
 async fn empty_list(

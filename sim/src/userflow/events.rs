@@ -99,15 +99,25 @@ fn merge(into: &mut Value, from: Value) {
     }
 }
 
+/// Records `input` in `env` and sends its notifications; answers the event object. Shared by
+/// `POST /events` and the control route `track`.
+pub(crate) fn track_and_emit(
+    sim: &Simulator,
+    env: &str,
+    input: EventInput,
+) -> ApiResult<Json<Value>> {
+    let knobs = sim.knobs();
+    let (out, changes) = sim.inner.store.with_env(env, |d| d.track(input, &knobs))?;
+    emit(sim, env, changes);
+    Ok(Json(out))
+}
+
 async fn track(
     State(sim): State<Simulator>,
     Env(env): Env,
     JsonBody(input): JsonBody<EventInput>,
 ) -> ApiResult<Json<Value>> {
-    let knobs = sim.knobs();
-    let (out, changes) = sim.inner.store.with_env(&env, |d| d.track(input, &knobs))?;
-    emit(&sim, &env, changes);
-    Ok(Json(out))
+    track_and_emit(&sim, &env, input)
 }
 
 pub(crate) fn routes() -> Router<Simulator> {

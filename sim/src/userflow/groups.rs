@@ -2,106 +2,37 @@
 //! `GET /groups` (list), `DELETE /groups/{id}` (memberships and events deleted, users stay),
 //! and the simulator's remove-membership path `DELETE /groups/{group_id}/memberships/{user_id}`
 //! (Userflow's real path is unconfirmed). `expand=memberships` adds memberships.
+//! The handlers are [`super::objects`]'s, shared with users.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use axum::Router;
 
 use super::Simulator;
-use super::auth::Env;
-use super::errors::{ApiError, ApiResult, JsonBody};
-use super::paging::{Params, list_json, list_params};
-use super::store::GroupInput;
-use super::webhooks::emit;
+use super::errors::ApiResult;
+use super::knobs::Knobs;
+use super::objects::{self, Object};
+use super::paging::Params;
+use super::store::{Change, EnvData, GroupInput, ObjectKind, User};
 
-async fn upsert(
-    State(sim): State<Simulator>,
-    Env(env): Env,
-    p: Params,
-    JsonBody(input): JsonBody<GroupInput>,
-) -> ApiResult<Response> {
-    let knobs = sim.knobs();
-    let id = input.id.clone();
-    let expand = p.expands("memberships");
-    let (changes, out) = sim.inner.store.with_env(&env, |d| {
-        let changes = d.upsert_group(input, &knobs)?;
-        let g = d
-            .groups
-            .get(&id)
-            .ok_or_else(|| ApiError::not_found("group", &id))?;
-        Ok((changes, d.group_json(g, expand)))
-    })?;
-    emit(&sim, &env, changes);
-    let status = StatusCode::from_u16(knobs.upsert_status).unwrap_or(StatusCode::OK);
-    Ok((status, Json(out)).into_response())
-}
+/// Groups on the API.
+pub(crate) struct Groups;
 
-async fn list(State(sim): State<Simulator>, Env(env): Env, p: Params) -> ApiResult<Json<Value>> {
-    let knobs = sim.knobs();
-    let lp = list_params(&p, &knobs)?;
-    let expand = p.expands("memberships");
-    let (data, more) = sim.inner.store.with_env(&env, |d| {
-        let (rows, more) = d.groups.page(
-            lp.starting_after.as_deref(),
-            lp.descending,
-            lp.limit,
-            |_| true,
-        )?;
-        Ok((
-            rows.into_iter().map(|g| d.group_json(g, expand)).collect(),
-            more,
-        ))
-    })?;
-    Ok(Json(list_json("/groups", &p, data, more)))
-}
+impl Object for Groups {
+    const KIND: ObjectKind = ObjectKind::Group;
+    type Input = GroupInput;
 
-async fn get_one(
-    State(sim): State<Simulator>,
-    Env(env): Env,
-    Path(id): Path<String>,
-    p: Params,
-) -> ApiResult<Json<Value>> {
-    let expand = p.expands("memberships");
-    sim.inner.store.with_env(&env, |d| {
-        let g = d
-            .groups
-            .get(&id)
-            .ok_or_else(|| ApiError::not_found("group", &id))?;
-        Ok(Json(d.group_json(g, expand)))
-    })
-}
+    fn id(input: &GroupInput) -> &str {
+        &input.id
+    }
 
-async fn delete_one(
-    State(sim): State<Simulator>,
-    Env(env): Env,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    sim.inner.store.with_env(&env, |d| d.delete_group(&id))?;
-    Ok(Json(json!({"id": id, "object": "group", "deleted": true})))
-}
+    fn upsert(d: &mut EnvData, input: GroupInput, knobs: &Knobs) -> ApiResult<Vec<Change>> {
+        d.upsert_group(input, knobs)
+    }
 
-async fn remove_membership(
-    State(sim): State<Simulator>,
-    Env(env): Env,
-    Path((group_id, user_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
-    sim.inner
-        .store
-        .with_env(&env, |d| d.remove_membership(&group_id, &user_id))?;
-    Ok(Json(
-        json!({"object": "group_membership", "user_id": user_id, "group_id": group_id, "deleted": true}),
-    ))
+    fn list_filter(_: &Params) -> impl Fn(&User) -> bool {
+        |_| true
+    }
 }
 
 pub(crate) fn routes() -> Router<Simulator> {
-    Router::new()
-        .route("/groups", post(upsert).get(list))
-        .route("/groups/{id}", get(get_one).delete(delete_one))
-        .route(
-            "/groups/{group_id}/memberships/{user_id}",
-            delete(remove_membership),
-        )
+    objects::routes::<Groups>()
 }

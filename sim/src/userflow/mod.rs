@@ -34,6 +34,7 @@ pub mod errors;
 pub mod events;
 pub mod groups;
 pub mod knobs;
+pub mod objects;
 pub mod paging;
 pub mod ratelimit;
 pub mod seed;
@@ -245,5 +246,38 @@ impl Simulator {
             .fallback(errors::not_found_fallback)
             .method_not_allowed_fallback(errors::method_not_allowed_fallback)
             .with_state(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Userflow example of `docs/simulators.md`, shown there verbatim.
+    const DOC_EXAMPLE: &str = include_str!("../../../docs/simulators/userflow-config.json");
+
+    #[test]
+    fn the_documented_example_config_parses() {
+        let c: Config = serde_json::from_str(DOC_EXAMPLE).unwrap();
+        let ids: Vec<&str> = c.environments.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["env_demo", "env_eu"]);
+        assert_eq!(c.environments[1].api_keys, ["ak_sim_eu", "ak_sim_eu_next"]);
+        assert_eq!(
+            c.seed,
+            SeedSpec {
+                seed: 42,
+                users: 200,
+                groups: 20
+            }
+        );
+        assert!(c.knobs.require_version_header);
+        assert_eq!(c.knobs.upsert_status, 201);
+        assert!(c.knobs.rate_limit.enabled);
+        assert!(c.knobs.rate_limit.retry_after, "left out: default kept");
+        assert_eq!(c.knobs.page_default, 20, "left out: default kept");
+        assert_eq!(c.delivery.time_scale, 0.001);
+        assert_eq!(c.delivery.max_retries, 3, "Userflow sender defaults kept");
+        assert_eq!(c.delivery.timeout_ms, 10_000);
+        assert_eq!(c.faults.error_status, 503);
     }
 }

@@ -3,12 +3,15 @@
 //! object `{object:"list", data, has_more, url, next_page_url}`. `next_page_url` is a relative
 //! path repeating the request's other parameters, in order, followed by `starting_after`.
 
+use axum::Json;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde_json::{Value, json};
 
+use super::Simulator;
 use super::errors::{ApiError, ApiResult};
 use super::knobs::Knobs;
+use super::store::EnvData;
 
 /// The query string as ordered pairs (repeated keys kept).
 #[derive(Debug, Clone, Default)]
@@ -133,6 +136,21 @@ pub fn list_json(path: &str, p: &Params, data: Vec<Value>, has_more: bool) -> Va
         _ => Value::Null,
     };
     json!({"object": "list", "data": data, "has_more": has_more, "url": path, "next_page_url": next})
+}
+
+/// Answers a list endpoint of `env`: reads the list parameters of `p` (400 on bad ones), lets
+/// `page` produce one page and whether more follow, and wraps it in a list object for `path`.
+pub fn list_response(
+    sim: &Simulator,
+    env: &str,
+    path: &str,
+    p: &Params,
+    page: impl FnOnce(&EnvData, &ListParams, &Knobs) -> ApiResult<(Vec<Value>, bool)>,
+) -> ApiResult<Json<Value>> {
+    let knobs = sim.knobs();
+    let lp = list_params(p, &knobs)?;
+    let (data, more) = sim.inner.store.with_env(env, |d| page(d, &lp, &knobs))?;
+    Ok(Json(list_json(path, p, data, more)))
 }
 
 #[cfg(test)]

@@ -173,7 +173,7 @@ fn try_apply(sim: &Simulator, env: &str, spec: &SeedSpec) -> ApiResult<()> {
                     attributes: obj(json!({"role": role})),
                     group: GroupInput {
                         id: demo_group_id((n - 1) % spec.groups),
-                        attributes: None,
+                        ..GroupInput::default()
                     },
                 }]
             });
@@ -181,9 +181,8 @@ fn try_apply(sim: &Simulator, env: &str, spec: &SeedSpec) -> ApiResult<()> {
                 UserInput {
                     id: demo_user_id(n),
                     attributes: obj(attrs),
-                    groups: None,
                     memberships,
-                    prune_memberships: None,
+                    ..UserInput::default()
                 },
                 &knobs,
             )?;

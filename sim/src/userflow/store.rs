@@ -13,6 +13,7 @@ use super::Config;
 use super::attributes::{self, Definitions, ListSwitch, Scope, now_iso};
 use super::errors::{ApiError, ApiResult};
 use super::knobs::Knobs;
+use super::paging::ListParams;
 
 /// Rows kept in insertion order (the list order) with an index by id.
 pub struct Table<T> {
@@ -62,6 +63,22 @@ impl<T> Table<T> {
         self.rows.remove(&seq)
     }
 
+    /// Row by id, or 404 `not_found` naming `kind`.
+    pub fn find(&self, kind: &str, id: &str) -> ApiResult<&T> {
+        self.get(id).ok_or_else(|| ApiError::not_found(kind, id))
+    }
+
+    /// Mutable row by id, or 404 `not_found` naming `kind`.
+    pub fn find_mut(&mut self, kind: &str, id: &str) -> ApiResult<&mut T> {
+        self.get_mut(id)
+            .ok_or_else(|| ApiError::not_found(kind, id))
+    }
+
+    /// Removes a row, or 404 `not_found` naming `kind`.
+    pub fn take(&mut self, kind: &str, id: &str) -> ApiResult<T> {
+        self.remove(id).ok_or_else(|| ApiError::not_found(kind, id))
+    }
+
     /// Rows in insertion order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
         self.rows.values()
@@ -97,16 +114,16 @@ impl<T> Table<T> {
         self.index.retain(|_, s| rows.contains_key(s));
     }
 
-    /// One page: rows after the row `starting_after` (in the chosen direction) that match
-    /// `filter`, at most `limit`, and whether more follow. An unknown cursor is a 400.
+    /// One page (`lp`): rows after the row `starting_after` (in the chosen direction) that match
+    /// `filter`, at most `limit`, each rendered by `render`, and whether more follow. An unknown
+    /// cursor is a 400.
     pub fn page(
         &self,
-        starting_after: Option<&str>,
-        descending: bool,
-        limit: usize,
+        lp: &ListParams,
         filter: impl Fn(&T) -> bool,
-    ) -> ApiResult<(Vec<&T>, bool)> {
-        let cursor = match starting_after {
+        render: impl Fn(&T) -> Value,
+    ) -> ApiResult<(Vec<Value>, bool)> {
+        let cursor = match lp.starting_after.as_deref() {
             Some(id) => Some(*self.index.get(id).ok_or_else(|| {
                 ApiError::bad(
                     "invalid_starting_after",
@@ -115,14 +132,14 @@ impl<T> Table<T> {
             })?),
             None => None,
         };
-        let iter: Box<dyn Iterator<Item = (&u64, &T)>> = match (cursor, descending) {
+        let iter: Box<dyn Iterator<Item = (&u64, &T)>> = match (cursor, lp.descending) {
             (None, false) => Box::new(self.rows.iter()),
             (None, true) => Box::new(self.rows.iter().rev()),
             (Some(c), false) => Box::new(self.rows.range(c + 1..)),
             (Some(c), true) => Box::new(self.rows.range(..c).rev()),
         };
         let mut matching = iter.map(|(_, r)| r).filter(|r| filter(r));
-        let page: Vec<&T> = matching.by_ref().take(limit).collect();
+        let page: Vec<Value> = matching.by_ref().take(lp.limit).map(render).collect();
         let has_more = matching.next().is_some();
         Ok((page, has_more))
     }
@@ -144,6 +161,52 @@ pub struct User {
 /// A group (company).
 pub type Group = User;
 
+/// The two attribute-bearing objects users can be members of: users and groups (companies).
+/// They share one row type ([`User`]), one upsert/merge logic and one set of routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// A user.
+    User,
+    /// A group (company).
+    Group,
+}
+
+impl ObjectKind {
+    /// `user` / `group`: the `object` field, the error text, the webhook topic prefix.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+        }
+    }
+
+    /// The other side of a membership.
+    pub fn other(self) -> Self {
+        match self {
+            Self::User => Self::Group,
+            Self::Group => Self::User,
+        }
+    }
+
+    /// The scope of its attributes.
+    pub fn scope(self) -> Scope {
+        match self {
+            Self::User => Scope::User,
+            Self::Group => Scope::Group,
+        }
+    }
+
+    /// `<kind>.created` or `<kind>.updated`.
+    fn topic(self, created: bool) -> &'static str {
+        match (self, created) {
+            (Self::User, true) => "user.created",
+            (Self::User, false) => "user.updated",
+            (Self::Group, true) => "group.created",
+            (Self::Group, false) => "group.updated",
+        }
+    }
+}
+
 /// A user's membership of a group.
 #[derive(Debug, Clone)]
 pub struct Membership {
@@ -157,6 +220,16 @@ pub struct Membership {
     pub created_at: String,
     /// ISO-8601.
     pub updated_at: String,
+}
+
+impl Membership {
+    /// The user's or the group's id.
+    pub fn id_of(&self, kind: ObjectKind) -> &str {
+        match kind {
+            ObjectKind::User => &self.user_id,
+            ObjectKind::Group => &self.group_id,
+        }
+    }
 }
 
 /// A tracked event.
@@ -176,6 +249,16 @@ pub struct Event {
     pub time: String,
     /// When received (ISO-8601).
     pub created_at: String,
+}
+
+impl Event {
+    /// The user's or the group's id, if any.
+    pub fn id_of(&self, kind: ObjectKind) -> Option<&str> {
+        match kind {
+            ObjectKind::User => self.user_id.as_deref(),
+            ObjectKind::Group => self.group_id.as_deref(),
+        }
+    }
 }
 
 /// A webhook subscription.
@@ -241,7 +324,7 @@ pub struct Change {
 }
 
 /// `{id, attributes?}` in `groups` / `memberships[].group`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupInput {
     /// Group id.
@@ -263,7 +346,7 @@ pub struct MembershipInput {
 }
 
 /// Body of `POST /users`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
     /// User id.
@@ -384,20 +467,70 @@ fn membership_json(m: &Membership) -> Value {
     })
 }
 
+/// Definitions and list switches of a write being planned: applied to the environment only once
+/// every part of the write has validated.
+struct Draft {
+    defs: Definitions,
+    switches: Vec<ListSwitch>,
+}
+
+impl Draft {
+    /// Applies `input` (if any) to `attrs` under the draft definitions.
+    fn apply(
+        &mut self,
+        attrs: &mut Map<String, Value>,
+        input: Option<Map<String, Value>>,
+        scope: Scope,
+        knobs: &Knobs,
+    ) -> ApiResult<()> {
+        if let Some(input) = input {
+            self.switches.extend(attributes::apply(
+                attrs,
+                input,
+                scope,
+                &mut self.defs,
+                knobs,
+            )?);
+        }
+        Ok(())
+    }
+}
+
+/// A user's or group's planned state: the stored row (if any) and its new attributes.
+type Planned = (Option<User>, Map<String, Value>);
+
 impl EnvData {
-    /// A user object, with `memberships` (each with its `group`) when `expand`.
-    pub fn user_json(&self, u: &User, expand: bool) -> Value {
-        let mut v = object_json("user", u);
+    /// The table of users or of groups.
+    pub fn table(&self, kind: ObjectKind) -> &Table<User> {
+        match kind {
+            ObjectKind::User => &self.users,
+            ObjectKind::Group => &self.groups,
+        }
+    }
+
+    fn table_mut(&mut self, kind: ObjectKind) -> &mut Table<User> {
+        match kind {
+            ObjectKind::User => &mut self.users,
+            ObjectKind::Group => &mut self.groups,
+        }
+    }
+
+    /// A user or group object. When `expand`, with `memberships`, each carrying the object on
+    /// the other side (`group` in a user's memberships, `user` in a group's).
+    pub fn render(&self, kind: ObjectKind, o: &User, expand: bool) -> Value {
+        let mut v = object_json(kind.as_str(), o);
         if expand {
+            let other = kind.other();
             let ms: Vec<Value> = self
                 .memberships
                 .values()
-                .filter(|m| m.user_id == u.id)
+                .filter(|m| m.id_of(kind) == o.id)
                 .map(|m| {
                     let mut mj = membership_json(m);
-                    if let (Some(obj), Some(g)) = (mj.as_object_mut(), self.groups.get(&m.group_id))
+                    if let (Some(obj), Some(x)) =
+                        (mj.as_object_mut(), self.table(other).get(m.id_of(other)))
                     {
-                        obj.insert("group".into(), object_json("group", g));
+                        obj.insert(other.as_str().into(), object_json(other.as_str(), x));
                     }
                     mj
                 })
@@ -409,84 +542,65 @@ impl EnvData {
         v
     }
 
-    /// A group object, with `memberships` (each with its `user`) when `expand`.
-    pub fn group_json(&self, g: &Group, expand: bool) -> Value {
-        let mut v = object_json("group", g);
-        if expand {
-            let ms: Vec<Value> = self
-                .memberships
-                .values()
-                .filter(|m| m.group_id == g.id)
-                .map(|m| {
-                    let mut mj = membership_json(m);
-                    if let (Some(obj), Some(u)) = (mj.as_object_mut(), self.users.get(&m.user_id)) {
-                        obj.insert("user".into(), object_json("user", u));
-                    }
-                    mj
-                })
-                .collect();
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert("memberships".into(), Value::Array(ms));
-            }
-        }
-        v
+    /// [`EnvData::render`] of the user or group `id` (404 `not_found` if there is none).
+    pub fn render_id(&self, kind: ObjectKind, id: &str, expand: bool) -> ApiResult<Value> {
+        let o = self.table(kind).find(kind.as_str(), id)?;
+        Ok(self.render(kind, o, expand))
     }
 
-    fn convert_switched(&mut self, switches: &[ListSwitch]) {
-        for s in switches {
-            match s.scope {
-                Scope::User => self
-                    .users
-                    .iter_mut()
-                    .for_each(|u| attributes::convert_to_list(&mut u.attributes, &s.name)),
-                Scope::Group => self
-                    .groups
-                    .iter_mut()
-                    .for_each(|g| attributes::convert_to_list(&mut g.attributes, &s.name)),
-                Scope::GroupMembership => self
-                    .memberships
-                    .values_mut()
-                    .for_each(|m| attributes::convert_to_list(&mut m.attributes, &s.name)),
-                Scope::Event => self
-                    .events
-                    .iter_mut()
-                    .for_each(|e| attributes::convert_to_list(&mut e.attributes, &s.name)),
-            }
+    fn draft(&self) -> Draft {
+        Draft {
+            defs: self.definitions.clone(),
+            switches: Vec::new(),
+        }
+    }
+
+    /// Makes a validated draft's definitions current and converts the stored strings of every
+    /// attribute it switched from `string` to `list`. Called after the draft's rows are stored.
+    fn finish(&mut self, draft: Draft) {
+        self.definitions = draft.defs;
+        for s in &draft.switches {
+            let attrs: Box<dyn Iterator<Item = &mut Map<String, Value>>> = match s.scope {
+                Scope::User => Box::new(self.users.iter_mut().map(|u| &mut u.attributes)),
+                Scope::Group => Box::new(self.groups.iter_mut().map(|g| &mut g.attributes)),
+                Scope::GroupMembership => {
+                    Box::new(self.memberships.values_mut().map(|m| &mut m.attributes))
+                }
+                Scope::Event => Box::new(self.events.iter_mut().map(|e| &mut e.attributes)),
+            };
+            attrs.for_each(|a| attributes::convert_to_list(a, &s.name));
         }
     }
 
     /// Computes the new attributes of a user or group without storing them.
-    fn plan_object(
-        table: &Table<User>,
+    fn plan(
+        &self,
+        kind: ObjectKind,
         id: &str,
         input: Option<Map<String, Value>>,
-        scope: Scope,
-        defs: &mut Definitions,
-        switches: &mut Vec<ListSwitch>,
+        draft: &mut Draft,
         knobs: &Knobs,
-    ) -> ApiResult<(Option<User>, Map<String, Value>)> {
-        let existing = table.get(id).cloned();
+    ) -> ApiResult<Planned> {
+        let existing = self.table(kind).get(id).cloned();
         let mut attrs = existing
             .as_ref()
             .map(|u| u.attributes.clone())
             .unwrap_or_default();
-        if let Some(input) = input {
-            switches.extend(attributes::apply(&mut attrs, input, scope, defs, knobs)?);
-        }
+        draft.apply(&mut attrs, input, kind.scope(), knobs)?;
         Ok((existing, attrs))
     }
 
     /// Stores planned attributes and returns the change (if any).
-    fn commit_object(
-        table: &mut Table<User>,
-        kind: &'static str,
+    fn commit(
+        &mut self,
+        kind: ObjectKind,
         id: &str,
-        existing: Option<User>,
-        attrs: Map<String, Value>,
+        (existing, attrs): Planned,
         now: &str,
         knobs: &Knobs,
     ) -> Option<Change> {
-        match existing {
+        let created = existing.is_none();
+        let (row, data) = match existing {
             None => {
                 let u = User {
                     id: id.to_string(),
@@ -494,18 +608,8 @@ impl EnvData {
                     created_at: now.to_string(),
                     updated_at: now.to_string(),
                 };
-                let data = json!({"object": object_json(kind, &u)});
-                table.put(id, u);
-                let topic = if kind == "user" {
-                    "user.created"
-                } else {
-                    "group.created"
-                };
-                Some(Change {
-                    topic,
-                    event_name: None,
-                    data,
-                })
+                let data = json!({"object": object_json(kind.as_str(), &u)});
+                (u, data)
             }
             Some(mut u) => {
                 let (prev, upd) = attributes::diff(&u.attributes, &attrs);
@@ -517,23 +621,19 @@ impl EnvData {
                     u.updated_at = now.to_string();
                 }
                 let data = json!({
-                    "object": object_json(kind, &u),
+                    "object": object_json(kind.as_str(), &u),
                     "previous_attributes": prev,
                     "updated_attributes": upd,
                 });
-                table.put(id, u);
-                let topic = if kind == "user" {
-                    "user.updated"
-                } else {
-                    "group.updated"
-                };
-                Some(Change {
-                    topic,
-                    event_name: None,
-                    data,
-                })
+                (u, data)
             }
-        }
+        };
+        self.table_mut(kind).put(id, row);
+        Some(Change {
+            topic: kind.topic(created),
+            event_name: None,
+            data,
+        })
     }
 
     /// `POST /users`: creates or merges a user, its groups and memberships.
@@ -548,15 +648,12 @@ impl EnvData {
                 "Send either 'groups' or 'memberships', not both",
             ));
         }
-        let mut defs = self.definitions.clone();
-        let mut switches = Vec::new();
-        let (existing, attrs) = Self::plan_object(
-            &self.users,
+        let mut draft = self.draft();
+        let user = self.plan(
+            ObjectKind::User,
             &input.id,
             input.attributes,
-            Scope::User,
-            &mut defs,
-            &mut switches,
+            &mut draft,
             knobs,
         )?;
         // Groups and memberships as (group input, membership attributes).
@@ -571,59 +668,32 @@ impl EnvData {
         let mut planned_members = Vec::new();
         for (g, m_attrs) in wanted {
             check_id("group", &g.id)?;
-            let (g_existing, g_attrs) = Self::plan_object(
-                &self.groups,
-                &g.id,
-                g.attributes,
-                Scope::Group,
-                &mut defs,
-                &mut switches,
-                knobs,
-            )?;
+            let group = self.plan(ObjectKind::Group, &g.id, g.attributes, &mut draft, knobs)?;
             let key = (input.id.clone(), g.id.clone());
             let mut mattrs = self
                 .memberships
                 .get(&key)
                 .map(|m| m.attributes.clone())
                 .unwrap_or_default();
-            if let Some(ma) = m_attrs {
-                switches.extend(attributes::apply(
-                    &mut mattrs,
-                    ma,
-                    Scope::GroupMembership,
-                    &mut defs,
-                    knobs,
-                )?);
-            }
-            planned_groups.push((g.id.clone(), g_existing, g_attrs));
+            draft.apply(&mut mattrs, m_attrs, Scope::GroupMembership, knobs)?;
+            planned_groups.push((g.id, group));
             planned_members.push((key, mattrs));
         }
         // Everything validated: commit.
         let now = now_iso();
-        self.definitions = defs;
         let mut changes = Vec::new();
-        changes.extend(Self::commit_object(
-            &mut self.users,
-            "user",
-            &input.id,
-            existing,
-            attrs,
-            &now,
-            knobs,
-        ));
-        for (gid, g_existing, g_attrs) in planned_groups {
+        changes.extend(self.commit(ObjectKind::User, &input.id, user, &now, knobs));
+        for (gid, (g_existing, g_attrs)) in planned_groups {
             // A group listed twice: the second plan must see the first one's result.
             let g_existing = if g_existing.is_none() {
                 self.groups.get(&gid).cloned()
             } else {
                 g_existing
             };
-            changes.extend(Self::commit_object(
-                &mut self.groups,
-                "group",
+            changes.extend(self.commit(
+                ObjectKind::Group,
                 &gid,
-                g_existing,
-                g_attrs,
+                (g_existing, g_attrs),
                 &now,
                 knobs,
             ));
@@ -657,37 +727,24 @@ impl EnvData {
             self.memberships
                 .retain(|k, _| k.0 != uid || listed.contains(k));
         }
-        self.convert_switched(&switches);
+        self.finish(draft);
         Ok(changes)
     }
 
     /// `POST /groups`: creates or merges a group.
     pub fn upsert_group(&mut self, input: GroupInput, knobs: &Knobs) -> ApiResult<Vec<Change>> {
         check_id("group", &input.id)?;
-        let mut defs = self.definitions.clone();
-        let mut switches = Vec::new();
-        let (existing, attrs) = Self::plan_object(
-            &self.groups,
+        let mut draft = self.draft();
+        let group = self.plan(
+            ObjectKind::Group,
             &input.id,
             input.attributes,
-            Scope::Group,
-            &mut defs,
-            &mut switches,
+            &mut draft,
             knobs,
         )?;
-        self.definitions = defs;
-        let now = now_iso();
-        let changes = Self::commit_object(
-            &mut self.groups,
-            "group",
-            &input.id,
-            existing,
-            attrs,
-            &now,
-            knobs,
-        );
-        self.convert_switched(&switches);
-        Ok(changes.into_iter().collect())
+        let change = self.commit(ObjectKind::Group, &input.id, group, &now_iso(), knobs);
+        self.finish(draft);
+        Ok(change.into_iter().collect())
     }
 
     /// `POST /events`: records an event; returns the event object and the changes.
@@ -709,17 +766,16 @@ impl EnvData {
                 "An event needs a user_id or a group_id",
             ));
         }
-        if !knobs.event_creates_unknown {
-            if let Some(u) = &user_id
-                && self.users.get(u).is_none()
-            {
-                return Err(ApiError::not_found("user", u));
-            }
-            if let Some(g) = &group_id
-                && self.groups.get(g).is_none()
-            {
-                return Err(ApiError::not_found("group", g));
-            }
+        let subjects = [(ObjectKind::User, &user_id), (ObjectKind::Group, &group_id)];
+        let unknown: Vec<(ObjectKind, &String)> = subjects
+            .into_iter()
+            .filter_map(|(kind, id)| id.as_ref().map(|id| (kind, id)))
+            .filter(|(kind, id)| self.table(*kind).get(id).is_none())
+            .collect();
+        if !knobs.event_creates_unknown
+            && let Some((kind, id)) = unknown.first()
+        {
+            return Err(ApiError::not_found(kind.as_str(), id));
         }
         let now = now_iso();
         let time = match input.time {
@@ -734,38 +790,14 @@ impl EnvData {
                 }
             },
         };
-        let mut defs = self.definitions.clone();
+        let mut draft = self.draft();
         let mut attrs = Map::new();
-        if let Some(a) = input.attributes {
-            attributes::apply(&mut attrs, a, Scope::Event, &mut defs, knobs)?;
-        }
-        self.definitions = defs;
+        draft.apply(&mut attrs, input.attributes, Scope::Event, knobs)?;
+        // Event attributes are literals: stored events are not converted on a list switch.
+        self.definitions = draft.defs;
         let mut changes = Vec::new();
-        if let Some(u) = &user_id
-            && self.users.get(u).is_none()
-        {
-            changes.extend(Self::commit_object(
-                &mut self.users,
-                "user",
-                u,
-                None,
-                Map::new(),
-                &now,
-                knobs,
-            ));
-        }
-        if let Some(g) = &group_id
-            && self.groups.get(g).is_none()
-        {
-            changes.extend(Self::commit_object(
-                &mut self.groups,
-                "group",
-                g,
-                None,
-                Map::new(),
-                &now,
-                knobs,
-            ));
+        for (kind, id) in unknown {
+            changes.extend(self.commit(kind, id, (None, Map::new()), &now, knobs));
         }
         let event = Event {
             id: uuid::Uuid::new_v4().to_string(),
@@ -801,23 +833,12 @@ impl EnvData {
         Ok((obj, changes))
     }
 
-    /// `DELETE /users/{id}`: removes the user, its memberships and events.
-    pub fn delete_user(&mut self, id: &str) -> ApiResult<()> {
-        self.users
-            .remove(id)
-            .ok_or_else(|| ApiError::not_found("user", id))?;
-        self.memberships.retain(|k, _| k.0 != id);
-        self.events.retain(|e| e.user_id.as_deref() != Some(id));
-        Ok(())
-    }
-
-    /// `DELETE /groups/{id}`: removes the group, its memberships and events; users stay.
-    pub fn delete_group(&mut self, id: &str) -> ApiResult<()> {
-        self.groups
-            .remove(id)
-            .ok_or_else(|| ApiError::not_found("group", id))?;
-        self.memberships.retain(|k, _| k.1 != id);
-        self.events.retain(|e| e.group_id.as_deref() != Some(id));
+    /// `DELETE /users/{id}` and `DELETE /groups/{id}`: removes the user or group, its
+    /// memberships and events (deleting a group leaves its users).
+    pub fn delete(&mut self, kind: ObjectKind, id: &str) -> ApiResult<()> {
+        self.table_mut(kind).take(kind.as_str(), id)?;
+        self.memberships.retain(|_, m| m.id_of(kind) != id);
+        self.events.retain(|e| e.id_of(kind) != Some(id));
         Ok(())
     }
 
@@ -836,7 +857,11 @@ impl EnvData {
 
     /// Everything, for `/_sim/userflow/envs/{env}/dump` (secrets included).
     pub fn dump(&self) -> Value {
-        let users: Vec<Value> = self.users.iter().map(|u| self.user_json(u, true)).collect();
+        let users: Vec<Value> = self
+            .users
+            .iter()
+            .map(|u| self.render(ObjectKind::User, u, true))
+            .collect();
         let groups: Vec<Value> = self
             .groups
             .iter()

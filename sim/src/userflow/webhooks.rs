@@ -20,13 +20,16 @@ use serde_json::{Value, json};
 
 use super::auth::Env;
 use super::errors::{ApiError, ApiResult, JsonBody};
-use super::paging::{Params, list_json, list_params};
+use super::paging::{Params, list_response};
 use super::signature::UserflowSigner;
 use super::store::{Change, Subscription, subscription_json};
 use super::{API_VERSION, Simulator};
 use crate::delivery::Delivery;
 
 const OUTBOX_CAP: usize = 10_000;
+
+/// The `object` of a subscription (and the kind named in its 404s).
+const SUBSCRIPTION: &str = "webhook_subscription";
 
 /// Notifications produced (whether or not any subscription received them).
 #[derive(Default)]
@@ -260,23 +263,10 @@ async fn create(
 }
 
 async fn list(State(sim): State<Simulator>, Env(env): Env, p: Params) -> ApiResult<Json<Value>> {
-    let knobs = sim.knobs();
-    let lp = list_params(&p, &knobs)?;
-    let (data, more) = sim.inner.store.with_env(&env, |d| {
-        let (rows, more) = d.subscriptions.page(
-            lp.starting_after.as_deref(),
-            lp.descending,
-            lp.limit,
-            |_| true,
-        )?;
-        Ok((
-            rows.into_iter()
-                .map(|s| subscription_json(s, knobs.secret_on_get))
-                .collect(),
-            more,
-        ))
-    })?;
-    Ok(Json(list_json("/webhook_subscriptions", &p, data, more)))
+    list_response(&sim, &env, "/webhook_subscriptions", &p, |d, lp, knobs| {
+        d.subscriptions
+            .page(lp, |_| true, |s| subscription_json(s, knobs.secret_on_get))
+    })
 }
 
 async fn get_one(
@@ -286,10 +276,8 @@ async fn get_one(
 ) -> ApiResult<Json<Value>> {
     let with_secret = sim.knobs().secret_on_get;
     sim.inner.store.with_env(&env, |d| {
-        d.subscriptions
-            .get(&id)
-            .map(|s| Json(subscription_json(s, with_secret)))
-            .ok_or_else(|| ApiError::not_found("webhook_subscription", &id))
+        let s = d.subscriptions.find(SUBSCRIPTION, &id)?;
+        Ok(Json(subscription_json(s, with_secret)))
     })
 }
 
@@ -310,10 +298,7 @@ async fn patch(
         check_topics(t)?;
     }
     sim.inner.store.with_env(&env, |d| {
-        let s = d
-            .subscriptions
-            .get_mut(&id)
-            .ok_or_else(|| ApiError::not_found("webhook_subscription", &id))?;
+        let s = d.subscriptions.find_mut(SUBSCRIPTION, &id)?;
         if let Some(u) = b.url {
             s.url = u;
         }
@@ -333,14 +318,12 @@ async fn delete(
     Env(env): Env,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    sim.inner.store.with_env(&env, |d| {
-        d.subscriptions
-            .remove(&id)
-            .ok_or_else(|| ApiError::not_found("webhook_subscription", &id))?;
-        Ok(Json(
-            json!({"id": id, "object": "webhook_subscription", "deleted": true}),
-        ))
-    })
+    sim.inner
+        .store
+        .with_env(&env, |d| d.subscriptions.take(SUBSCRIPTION, &id))?;
+    Ok(Json(
+        json!({"id": id, "object": SUBSCRIPTION, "deleted": true}),
+    ))
 }
 
 pub(crate) fn routes() -> Router<Simulator> {

@@ -222,3 +222,40 @@ async fn batch_upsert_creates_or_updates_by_unique_key() {
     let r = s.post("/crm/v3/objects/contacts/batch/upsert", json!({"inputs": [{"id": "z@x.io", "idProperty": "email", "properties": {"foo": "1"}}]})).await;
     assert_eq!(r.status, 400, "no partial upserts");
 }
+
+#[tokio::test]
+async fn batch_upserts_sent_too_fast_answer_423_locked_for_about_two_seconds() {
+    let s = start().await;
+    let knobs = s.get("/_sim/hubspot/rate-limits").await.body;
+    assert_eq!(knobs["upsert_lock_after"], 0, "off by default");
+    assert_eq!(knobs["upsert_lock_ms"], 2_000);
+    s.limit_knobs(json!({"upsert_lock_after": 3})).await;
+    let upsert = |name: &str| {
+        json!({"inputs": [{"id": "lock@x.io", "idProperty": "email",
+                           "properties": {"firstname": name}}]})
+    };
+    let path = "/crm/v3/objects/contacts/batch/upsert";
+    for name in ["A", "B", "C"] {
+        let r = s.post(path, upsert(name)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = s.post(path, upsert("Locked")).await;
+    assert_eq!(r.status, 423, "{}", r.body);
+    assert_eq!(r.body["status"], "error");
+    assert!(r.body["message"].as_str().unwrap().contains("too fast"));
+    assert_eq!(
+        r.header("x-hubspot-correlation-id").as_deref(),
+        r.body["correlationId"].as_str()
+    );
+    assert_eq!(s.post(path, upsert("Still")).await.status, 423);
+    // Other writes are not locked (`create` asserts the 201), and the refused upserts wrote
+    // nothing.
+    s.create("contacts", json!({"email": "other@x.io"})).await;
+    let got = s
+        .get("/crm/v3/objects/contacts/lock@x.io?idProperty=email&properties=firstname")
+        .await;
+    assert_eq!(got.body["properties"]["firstname"], "C");
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let r = s.post(path, upsert("After")).await;
+    assert_eq!(r.status, 200, "the lock ends: {}", r.body);
+}

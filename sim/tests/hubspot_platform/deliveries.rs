@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::common::{Received, Receiver};
-use super::{APP, Env, KEY, SECRET};
+use super::{APP, Env, KEY, PAT, SECRET};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -167,12 +167,12 @@ async fn crm_writes_produce_signed_batches_with_exact_fields() {
 
     // A PATCH by the OAuth app: propertyChange with changeSource API and the app as sourceId.
     let before = rx.received().len();
-    let tok = env.mint(62515).await;
+    let bearer = env.bearer(62515).await;
     let (s, body) = env
         .call(
             Method::PATCH,
             &format!("/crm/v3/objects/contacts/{id}"),
-            tok["access_token"].as_str(),
+            Some(&bearer),
             Some(json!({"properties": {"firstname": "Renamed"}})),
         )
         .await;
@@ -525,4 +525,123 @@ async fn without_a_target_url_batches_are_discarded() {
     let (_, d) = env.get("/_sim/hubspot/webhooks/deliveries").await;
     assert_eq!(d["discarded_batches"], 1);
     assert_eq!(d["stats"]["queued"], 0);
+}
+
+/// `(objectId, subscriptionType)` of every event received, in arrival order.
+fn typed_events(got: &[Received]) -> Vec<(u64, String)> {
+    events(got)
+        .iter()
+        .map(|e| {
+            (
+                e["objectId"].as_u64().unwrap(),
+                e["subscriptionType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn restoring_an_archived_contact_in_the_ui_sends_contact_restore() {
+    let (env, rx, _) = setup().await;
+    for event_type in ["contact.deletion", "contact.restore"] {
+        subscribe(&env, json!({"eventType": event_type, "active": true})).await;
+    }
+    let id = env.contact("restore.me@example.test").await;
+    let n: u64 = id.parse().unwrap();
+    let restore = format!("/_sim/hubspot/portals/62515/ui/objects/contacts/{id}/restore?userId=5");
+    let (s, _) = env.post(&restore, json!({})).await;
+    assert_eq!(s, 404, "a live contact cannot be restored");
+    let (s, _) = env
+        .delete_as(&format!("/crm/v3/objects/contacts/{id}"), PAT)
+        .await;
+    assert_eq!(s, 204);
+    let (s, body) = env.post(&restore, json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["archived"], false);
+    assert!(env.sim.inner.webhooks.wait_idle(WAIT).await);
+    let got = rx.received();
+    assert_eq!(
+        typed_events(&got),
+        [
+            (n, "contact.deletion".to_string()),
+            (n, "contact.restore".to_string())
+        ]
+    );
+    let restored = events(&got)
+        .into_iter()
+        .find(|e| e["subscriptionType"] == "contact.restore")
+        .unwrap();
+    assert_eq!(restored["changeSource"], "CRM_UI");
+    assert_eq!(restored["sourceId"], "userId:5");
+    // The API sees the contact again, by id and by its e-mail.
+    let (s, c) = env
+        .get_as(
+            "/crm/v3/objects/contacts/restore.me@example.test?idProperty=email",
+            PAT,
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["id"], id.as_str());
+
+    // Restoring is refused while another contact holds the e-mail.
+    env.delete_as(&format!("/crm/v3/objects/contacts/{id}"), PAT)
+        .await;
+    let other = env.contact("restore.me@example.test").await;
+    let (s, body) = env.post(&restore, json!({})).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body["message"].as_str().unwrap().contains(&other), "{body}");
+}
+
+#[tokio::test]
+async fn gdpr_delete_sends_privacy_deletion_and_deletion_in_either_order() {
+    let (env, rx, _) = setup().await;
+    for event_type in ["contact.privacyDeletion", "contact.deletion"] {
+        subscribe(&env, json!({"eventType": event_type, "active": true})).await;
+    }
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let id = env.contact(&format!("gdpr{i}@example.test")).await;
+        let (s, body) = env
+            .post_as(
+                "/crm/v3/objects/contacts/gdpr-delete",
+                PAT,
+                json!({"objectId": id}),
+            )
+            .await;
+        assert_eq!(s, 204, "{body}");
+        ids.push(id.parse::<u64>().unwrap());
+    }
+    // An ordinary archive is a deletion only.
+    let archived = env.contact("archived@example.test").await;
+    env.delete_as(&format!("/crm/v3/objects/contacts/{archived}"), PAT)
+        .await;
+    assert!(env.sim.inner.webhooks.wait_idle(WAIT).await);
+    let got = typed_events(&rx.received());
+    let mut privacy_first = 0;
+    for id in &ids {
+        let types: Vec<&str> = got
+            .iter()
+            .filter(|(o, _)| o == id)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        assert_eq!(types.len(), 2, "{id}: {types:?}");
+        assert!(types.contains(&"contact.privacyDeletion"), "{types:?}");
+        assert!(types.contains(&"contact.deletion"), "{types:?}");
+        if types[0] == "contact.privacyDeletion" {
+            privacy_first += 1;
+        }
+    }
+    assert!(
+        (1..ids.len()).contains(&privacy_first),
+        "both orders occur over {} deletes, got privacyDeletion first {privacy_first} times",
+        ids.len()
+    );
+    let archived: u64 = archived.parse().unwrap();
+    assert_eq!(
+        got.iter()
+            .filter(|(o, _)| *o == archived)
+            .map(|(_, t)| t.as_str())
+            .collect::<Vec<_>>(),
+        ["contact.deletion"]
+    );
 }

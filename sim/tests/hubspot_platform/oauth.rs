@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{APP, CLIENT_ID, Env, SECRET};
@@ -108,17 +107,10 @@ async fn full_oauth_flow_authorize_exchange_call_introspect_refresh_revoke() {
 
     // The token works on the CRM API, for portal 62516.
     let (s, list) = env
-        .call(
-            Method::GET,
-            "/crm/v3/objects/contacts?limit=1",
-            Some(&access),
-            None,
-        )
+        .get_as("/crm/v3/objects/contacts?limit=1", &access)
         .await;
     assert_eq!(s, 200, "{list}");
-    let (s, _) = env
-        .call(Method::GET, "/crm/v3/objects/contacts", Some("nope"), None)
-        .await;
+    let (s, _) = env.get_as("/crm/v3/objects/contacts", "nope").await;
     assert_eq!(s, 401);
 
     // v1 introspection.
@@ -204,14 +196,7 @@ async fn full_oauth_flow_authorize_exchange_call_introspect_refresh_revoke() {
         )
         .await;
     assert_eq!(s, 200);
-    let (s, body) = env
-        .call(
-            Method::GET,
-            "/crm/v3/objects/contacts",
-            Some(&access2),
-            None,
-        )
-        .await;
+    let (s, body) = env.get_as("/crm/v3/objects/contacts", &access2).await;
     assert_eq!(s, 401);
     assert_eq!(body["category"], "INVALID_AUTHENTICATION");
 }
@@ -330,9 +315,7 @@ async fn expired_tokens_answer_expired_authentication_and_ttl_is_a_knob() {
     let env = Env::start().await;
     let tok = env.mint(62515).await;
     let access = tok["access_token"].as_str().unwrap().to_string();
-    let (s, _) = env
-        .call(Method::GET, "/crm/v3/objects/contacts", Some(&access), None)
-        .await;
+    let (s, _) = env.get_as("/crm/v3/objects/contacts", &access).await;
     assert_eq!(s, 200);
 
     let (s, n) = env
@@ -343,9 +326,7 @@ async fn expired_tokens_answer_expired_authentication_and_ttl_is_a_knob() {
         .await;
     assert_eq!(s, 200);
     assert_eq!(n["expired"], 1);
-    let (s, body) = env
-        .call(Method::GET, "/crm/v3/objects/contacts", Some(&access), None)
-        .await;
+    let (s, body) = env.get_as("/crm/v3/objects/contacts", &access).await;
     assert_eq!(s, 401, "{body}");
     assert_eq!(body["category"], "EXPIRED_AUTHENTICATION");
     assert_eq!(
@@ -361,9 +342,7 @@ async fn expired_tokens_answer_expired_authentication_and_ttl_is_a_knob() {
     let (s, r) = refresh(&env, tok["refresh_token"].as_str().unwrap()).await;
     assert_eq!(s, 200);
     let fresh = r["access_token"].as_str().unwrap();
-    let (s, _) = env
-        .call(Method::GET, "/crm/v3/objects/contacts", Some(fresh), None)
-        .await;
+    let (s, _) = env.get_as("/crm/v3/objects/contacts", fresh).await;
     assert_eq!(s, 200);
 
     // TTL knob: a 1-second token expires by itself.
@@ -375,9 +354,7 @@ async fn expired_tokens_answer_expired_authentication_and_ttl_is_a_knob() {
     assert_eq!(short["expires_in"], 1);
     let short = short["access_token"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    let (s, body) = env
-        .call(Method::GET, "/crm/v3/objects/contacts", Some(&short), None)
-        .await;
+    let (s, body) = env.get_as("/crm/v3/objects/contacts", &short).await;
     assert_eq!(s, 401);
     assert_eq!(body["category"], "EXPIRED_AUTHENTICATION");
 }
@@ -411,11 +388,9 @@ async fn uninstall_invalidates_every_token_of_the_app_on_that_portal() {
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["revoked_tokens"], 2);
     let (s, body) = env
-        .call(
-            Method::GET,
+        .get_as(
             "/crm/v3/objects/contacts",
-            b["access_token"].as_str(),
-            None,
+            b["access_token"].as_str().unwrap(),
         )
         .await;
     assert_eq!(s, 401);
@@ -424,11 +399,9 @@ async fn uninstall_invalidates_every_token_of_the_app_on_that_portal() {
     assert_bad_refresh(s, &body);
     // The other portal's tokens still work.
     let (s, _) = env
-        .call(
-            Method::GET,
+        .get_as(
             "/crm/v3/objects/contacts",
-            a["access_token"].as_str(),
-            None,
+            a["access_token"].as_str().unwrap(),
         )
         .await;
     assert_eq!(s, 200);

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{APP, Env, KEY, PAT};
 
-const V3: &str = "/integrators/timeline/v3";
+pub(super) const V3: &str = "/integrators/timeline/v3";
 const OLD: &str = "/crm/v3/timeline";
 
 fn templates(prefix: &str) -> String {
@@ -32,7 +32,8 @@ fn signup_template() -> Value {
     })
 }
 
-async fn create_template(env: &Env, prefix: &str) -> String {
+/// Creates the sign-up template (on contacts) under `prefix`; its id.
+pub(super) async fn create_template(env: &Env, prefix: &str) -> String {
     let (s, t) = env.post(&templates(prefix), signup_template()).await;
     assert_eq!(s, 201, "{t}");
     t["id"]
@@ -167,15 +168,11 @@ async fn events_validate_tokens_and_resolve_objects() {
     let tid = create_template(&env, V3).await;
     let a = env.contact("timeline.a@example.test").await;
     let b = env.contact("timeline.b@example.test").await;
-    let tok = env.mint(62515).await;
-    let bearer = tok["access_token"].as_str().unwrap().to_string();
+    let bearer = env.bearer(62515).await;
     let post = |path: String, body: Value| {
         let env = &env;
         let bearer = bearer.clone();
-        async move {
-            env.call(Method::POST, &path, Some(&bearer), Some(body))
-                .await
-        }
+        async move { env.post_as(&path, &bearer, body).await }
     };
 
     let (s, e) = post(
@@ -245,11 +242,10 @@ async fn events_validate_tokens_and_resolve_objects() {
     }
     // A private-app token owns no templates.
     let (s, _) = env
-        .call(
-            Method::POST,
+        .post_as(
             &format!("{V3}/events"),
-            Some(PAT),
-            Some(json!({"eventTemplateId": tid, "objectId": a, "tokens": {}})),
+            PAT,
+            json!({"eventTemplateId": tid, "objectId": a, "tokens": {}}),
         )
         .await;
     assert_eq!(s, 404);
@@ -265,42 +261,22 @@ async fn events_validate_tokens_and_resolve_objects() {
 
     // Reads: event, detail, render.
     let (s, got) = env
-        .call(
-            Method::GET,
-            &format!("{OLD}/events/{tid}/evt-1"),
-            Some(&bearer),
-            None,
-        )
+        .get_as(&format!("{OLD}/events/{tid}/evt-1"), &bearer)
         .await;
     assert_eq!(s, 200, "{got}");
     assert_eq!(got["objectId"], a.as_str());
     let (s, detail) = env
-        .call(
-            Method::GET,
-            &format!("{V3}/events/{tid}/evt-1/detail"),
-            Some(&bearer),
-            None,
-        )
+        .get_as(&format!("{V3}/events/{tid}/evt-1/detail"), &bearer)
         .await;
     assert_eq!(s, 200);
     assert_eq!(detail["details"], "3 seats, note: hello");
     let (s, header) = env
-        .call(
-            Method::GET,
-            &format!("{V3}/events/{tid}/evt-1/render"),
-            Some(&bearer),
-            None,
-        )
+        .get_as(&format!("{V3}/events/{tid}/evt-1/render"), &bearer)
         .await;
     assert_eq!(s, 200);
     assert_eq!(header, Value::String("Signed up for pro".into()));
     let (s, _) = env
-        .call(
-            Method::GET,
-            &format!("{V3}/events/{tid}/nope"),
-            Some(&bearer),
-            None,
-        )
+        .get_as(&format!("{V3}/events/{tid}/nope"), &bearer)
         .await;
     assert_eq!(s, 404);
 
@@ -323,8 +299,7 @@ async fn reposting_an_event_id_replaces_it_and_moves_it_to_the_new_object() {
     let tid = create_template(&env, V3).await;
     let a = env.contact("dup.a@example.test").await;
     let b = env.contact("dup.b@example.test").await;
-    let tok = env.mint(62515).await;
-    let bearer = tok["access_token"].as_str().unwrap();
+    let bearer = &env.bearer(62515).await;
     let send = |object: &str, plan: &str| json!({"eventTemplateId": tid, "objectId": object, "id": "same-id", "tokens": {"plan": plan}});
     let (s, _) = env
         .call(
@@ -336,12 +311,7 @@ async fn reposting_an_event_id_replaces_it_and_moves_it_to_the_new_object() {
         .await;
     assert_eq!(s, 201);
     let (s, e) = env
-        .call(
-            Method::POST,
-            &format!("{V3}/events"),
-            Some(bearer),
-            Some(send(&b, "pro")),
-        )
+        .post_as(&format!("{V3}/events"), bearer, send(&b, "pro"))
         .await;
     assert_eq!(s, 201);
     assert_eq!(e["objectId"], b.as_str());
@@ -365,12 +335,7 @@ async fn reposting_an_event_id_replaces_it_and_moves_it_to_the_new_object() {
     let (s, _) = env.put("/_sim/hubspot/timeline/knobs", knobs).await;
     assert_eq!(s, 200);
     let (s, err) = env
-        .call(
-            Method::POST,
-            &format!("{V3}/events"),
-            Some(bearer),
-            Some(send(&a, "free")),
-        )
+        .post_as(&format!("{V3}/events"), bearer, send(&a, "free"))
         .await;
     assert_eq!(s, 409, "{err}");
     assert_eq!(err["category"], "CONFLICT");
@@ -381,18 +346,12 @@ async fn batch_create_answers_201_or_207() {
     let env = Env::start().await;
     let tid = create_template(&env, V3).await;
     let a = env.contact("batch.a@example.test").await;
-    let tok = env.mint(62515).await;
-    let bearer = tok["access_token"].as_str().unwrap();
+    let bearer = &env.bearer(62515).await;
     let path = format!("{V3}/events/batch/create");
     let good = |id: &str| json!({"eventTemplateId": tid, "objectId": a, "id": id, "tokens": {"plan": "pro"}});
 
     let (s, body) = env
-        .call(
-            Method::POST,
-            &path,
-            Some(bearer),
-            Some(json!({"inputs": [good("b1"), good("b2")]})),
-        )
+        .post_as(&path, bearer, json!({"inputs": [good("b1"), good("b2")]}))
         .await;
     assert_eq!(s, 201, "{body}");
     assert_eq!(body["status"], "COMPLETE");
@@ -401,12 +360,7 @@ async fn batch_create_answers_201_or_207() {
     let bad =
         json!({"eventTemplateId": tid, "objectId": a, "id": "b4", "tokens": {"plan": "gold"}});
     let (s, body) = env
-        .call(
-            Method::POST,
-            &path,
-            Some(bearer),
-            Some(json!({"inputs": [good("b3"), bad]})),
-        )
+        .post_as(&path, bearer, json!({"inputs": [good("b3"), bad]}))
         .await;
     assert_eq!(s, 207, "{body}");
     assert_eq!(body["numErrors"], 1);
@@ -417,14 +371,7 @@ async fn batch_create_answers_201_or_207() {
     assert_eq!(counts["events"], 3);
 
     let many: Vec<Value> = (0..101).map(|i| good(&format!("m{i}"))).collect();
-    let (s, _) = env
-        .call(
-            Method::POST,
-            &path,
-            Some(bearer),
-            Some(json!({"inputs": many})),
-        )
-        .await;
+    let (s, _) = env.post_as(&path, bearer, json!({"inputs": many})).await;
     assert_eq!(s, 400);
 }
 
@@ -439,22 +386,19 @@ async fn object_property_name_copies_token_values_onto_the_contact() {
         .await;
     assert_eq!(s, 201, "{t}");
     let a = env.contact("copy.a@example.test").await;
-    let tok = env.mint(62515).await;
+    let bearer = env.bearer(62515).await;
     let (s, _) = env
-        .call(
-            Method::POST,
+        .post_as(
             &format!("{V3}/events"),
-            tok["access_token"].as_str(),
-            Some(json!({"eventTemplateId": t["id"], "objectId": a, "tokens": {"plan": "Chief"}})),
+            &bearer,
+            json!({"eventTemplateId": t["id"], "objectId": a, "tokens": {"plan": "Chief"}}),
         )
         .await;
     assert_eq!(s, 201);
     let (s, c) = env
-        .call(
-            Method::GET,
+        .get_as(
             &format!("/crm/v3/objects/contacts/{a}?properties=jobtitle"),
-            Some(PAT),
-            None,
+            PAT,
         )
         .await;
     assert_eq!(s, 200, "{c}");
@@ -465,7 +409,7 @@ async fn object_property_name_copies_token_values_onto_the_contact() {
 async fn unavailable_timeline_answers_403_everywhere() {
     let env = Env::start().await;
     let tid = create_template(&env, V3).await;
-    let tok = env.mint(62515).await;
+    let bearer = env.bearer(62515).await;
     let (_, mut knobs) = env.get("/_sim/hubspot/timeline/knobs").await;
     knobs["timeline_available"] = json!(false);
     let (s, _) = env.put("/_sim/hubspot/timeline/knobs", knobs).await;
@@ -476,11 +420,10 @@ async fn unavailable_timeline_answers_403_everywhere() {
     assert_eq!(body["category"], "FORBIDDEN");
     assert!(body["correlationId"].is_string());
     let (s, _) = env
-        .call(
-            Method::POST,
+        .post_as(
             &format!("{OLD}/events"),
-            tok["access_token"].as_str(),
-            Some(json!({"eventTemplateId": tid, "email": "x@example.test", "tokens": {}})),
+            &bearer,
+            json!({"eventTemplateId": tid, "email": "x@example.test", "tokens": {}}),
         )
         .await;
     assert_eq!(s, 403);

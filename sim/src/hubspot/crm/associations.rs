@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Api, ApiResult, Query, batch_body, batch_error, json_response, no_content, parse_body,
-    resolve_type, value_string,
+    Api, ApiResult, Inputs, Query, batch_body, batch_error, batch_response, check_len,
+    json_response, no_content, parse_body, resolve_type, value_string,
 };
 use crate::hubspot::Simulator;
 use crate::hubspot::errors::HubspotError;
@@ -360,20 +360,6 @@ async fn list(
 }
 
 #[derive(Debug, Deserialize)]
-struct Inputs<T> {
-    inputs: Vec<T>,
-}
-
-fn check_len(n: usize, max: usize) -> Result<(), HubspotError> {
-    if n > max {
-        return Err(HubspotError::validation(format!(
-            "Batch input size of {n} exceeds the maximum of {max}"
-        )));
-    }
-    Ok(())
-}
-
-#[derive(Debug, Deserialize)]
 struct PairInput {
     from: IdRef,
     to: IdRef,
@@ -409,12 +395,7 @@ async fn batch_default(api: Api, Path((f, t)): Path<(String, String)>, body: Byt
                     }
                 }
             }
-            let status = if errors.is_empty() {
-                StatusCode::OK
-            } else {
-                StatusCode::MULTI_STATUS
-            };
-            Ok(json_response(status, batch_body(results, errors, started)))
+            Ok(batch_response(StatusCode::OK, results, errors, started))
         })
     })();
     api.done(r)
@@ -456,12 +437,12 @@ async fn batch_create(api: Api, Path((f, t)): Path<(String, String)>, body: Byte
                     )),
                 }
             }
-            let status = if errors.is_empty() {
-                StatusCode::CREATED
-            } else {
-                StatusCode::MULTI_STATUS
-            };
-            Ok(json_response(status, batch_body(results, errors, started)))
+            Ok(batch_response(
+                StatusCode::CREATED,
+                results,
+                errors,
+                started,
+            ))
         })
     })();
     api.done(r)
@@ -525,12 +506,7 @@ async fn batch_read(api: Api, Path((f, t)): Path<(String, String)>, body: Bytes)
                 }
                 results.push(entry);
             }
-            let status = if errors.is_empty() {
-                StatusCode::OK
-            } else {
-                StatusCode::MULTI_STATUS
-            };
-            Ok(json_response(status, batch_body(results, errors, started)))
+            Ok(batch_response(StatusCode::OK, results, errors, started))
         })
     })();
     api.done(r)

@@ -17,12 +17,12 @@ use super::objects::{
     CreateError, commit_create, locate, non_unique_id_property, prepare_create, prepare_update,
 };
 use super::{
-    Api, ApiResult, Query, ReadOpts, batch_body, batch_error, json_response, no_content,
-    parse_body, render, resolve_type, validate, value_string,
+    Api, ApiResult, CrmKnobs, Inputs, Query, ReadOpts, batch_body, batch_error, batch_response,
+    check_len, json_response, no_content, parse_body, render, resolve_type, validate, value_string,
 };
 use crate::hubspot::Simulator;
 use crate::hubspot::errors::HubspotError;
-use crate::hubspot::store::{CONTACTS, PortalData, now_ms};
+use crate::hubspot::store::{PortalData, now_ms};
 
 pub(crate) fn routes(prefix: &str) -> Router<Simulator> {
     let b = format!("{prefix}/{{objectType}}/batch");
@@ -32,15 +32,6 @@ pub(crate) fn routes(prefix: &str) -> Router<Simulator> {
         .route(&format!("{b}/update"), post(update))
         .route(&format!("{b}/upsert"), post(upsert))
         .route(&format!("{b}/archive"), post(archive))
-}
-
-fn check_len(n: usize, max: usize) -> Result<(), HubspotError> {
-    if n > max {
-        return Err(HubspotError::validation(format!(
-            "Batch input size of {n} exceeds the maximum of {max}"
-        )));
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,8 +93,7 @@ async fn read(api: Api, Path(t): Path<String>, RawQuery(raw): RawQuery, body: By
                     json!({"ids": missing}),
                 ));
             }
-            let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::MULTI_STATUS };
-            Ok(json_response(status, batch_body(results, errors, started)))
+            Ok(batch_response(StatusCode::OK, results, errors, started))
         })
     })();
     api.done(r)
@@ -121,12 +111,15 @@ struct CreateInput {
 }
 
 /// Whether partial success is allowed: every input has a unique trace id (or the knob is off).
-fn partial_allowed(traces: &[Option<&str>], requires_trace: bool) -> bool {
-    if !requires_trace {
+fn partial_allowed<'a>(
+    mut traces: impl Iterator<Item = Option<&'a str>>,
+    knobs: &CrmKnobs,
+) -> bool {
+    if !knobs.batch_create_partial_requires_trace_id {
         return true;
     }
     let mut seen = HashSet::new();
-    traces.iter().all(|t| t.is_some_and(|t| seen.insert(t)))
+    traces.all(|t| t.is_some_and(|t| seen.insert(t)))
 }
 
 /// A per-input error entry of a 207 (identified by its trace id).
@@ -174,18 +167,10 @@ fn batch_duplicate(
 async fn create(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
     let started = now_ms();
     let r = (|| -> ApiResult {
-        #[derive(Deserialize)]
-        struct B {
-            inputs: Vec<CreateInput>,
-        }
-        let b: B = parse_body(&body)?;
+        let b: Inputs<CreateInput> = parse_body(&body)?;
         check_len(b.inputs.len(), api.knobs.batch_max_inputs)?;
-        let traces: Vec<Option<&str>> = b
-            .inputs
-            .iter()
-            .map(|i| i.object_write_trace_id.as_deref())
-            .collect();
-        let partial = partial_allowed(&traces, api.knobs.batch_create_partial_requires_trace_id);
+        let traces = b.inputs.iter().map(|i| i.object_write_trace_id.as_deref());
+        let partial = partial_allowed(traces, &api.knobs);
         let portal = api.portal();
         api.write(|tx| {
             let type_id = resolve_type(tx.data, &t)?;
@@ -225,12 +210,12 @@ async fn create(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
                     results.push(render(tx.data, &type_id, o, &ReadOpts::all()));
                 }
             }
-            let status = if errors.is_empty() {
-                StatusCode::CREATED
-            } else {
-                StatusCode::MULTI_STATUS
-            };
-            Ok(json_response(status, batch_body(results, errors, started)))
+            Ok(batch_response(
+                StatusCode::CREATED,
+                results,
+                errors,
+                started,
+            ))
         })
     })();
     api.done(r)
@@ -248,22 +233,13 @@ struct UpdateInput {
     object_write_trace_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct UpdateBody {
-    inputs: Vec<UpdateInput>,
-}
-
 async fn update(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
     let started = now_ms();
     let r = (|| -> ApiResult {
-        let b: UpdateBody = parse_body(&body)?;
+        let b: Inputs<UpdateInput> = parse_body(&body)?;
         check_len(b.inputs.len(), api.knobs.batch_max_inputs)?;
-        let traces: Vec<Option<&str>> = b
-            .inputs
-            .iter()
-            .map(|i| i.object_write_trace_id.as_deref())
-            .collect();
-        let partial = partial_allowed(&traces, api.knobs.batch_create_partial_requires_trace_id);
+        let traces = b.inputs.iter().map(|i| i.object_write_trace_id.as_deref());
+        let partial = partial_allowed(traces, &api.knobs);
         let portal = api.portal();
         api.write(|tx| {
             let type_id = resolve_type(tx.data, &t)?;
@@ -304,8 +280,7 @@ async fn update(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
                     results.push(render(tx.data, &type_id, o, &ReadOpts::all()));
                 }
             }
-            let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::MULTI_STATUS };
-            Ok(json_response(status, batch_body(results, errors, started)))
+            Ok(batch_response(StatusCode::OK, results, errors, started))
         })
     })();
     api.done(r)
@@ -314,9 +289,10 @@ async fn update(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
 async fn upsert(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
     let started = now_ms();
     let r = (|| -> ApiResult {
-        let b: UpdateBody = parse_body(&body)?;
+        let b: Inputs<UpdateInput> = parse_body(&body)?;
         check_len(b.inputs.len(), api.knobs.batch_max_inputs)?;
         let portal = api.portal();
+        api.sim.inner.limits.check_upsert(portal)?;
         api.write(|tx| {
             let type_id = resolve_type(tx.data, &t)?;
             let td = tx
@@ -380,7 +356,6 @@ async fn upsert(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
                     results.push(v);
                 }
             }
-            let _ = CONTACTS;
             Ok(json_response(
                 StatusCode::OK,
                 batch_body(results, Vec::new(), started),
@@ -392,11 +367,7 @@ async fn upsert(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
 
 async fn archive(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
     let r = (|| -> ApiResult {
-        #[derive(Deserialize)]
-        struct B {
-            inputs: Vec<IdInput>,
-        }
-        let b: B = parse_body(&body)?;
+        let b: Inputs<IdInput> = parse_body(&body)?;
         check_len(b.inputs.len(), api.knobs.batch_max_inputs)?;
         api.write(|tx| {
             let type_id = resolve_type(tx.data, &t)?;

@@ -7,7 +7,8 @@
 //! rules and the `PROPERTY_DOESNT_EXIST`-style error bodies).
 //!
 //! Every handler takes an [`Api`] extractor first: it authenticates the bearer token
-//! ([`Caller`]), applies the rate limits ([`super::ratelimit`]; search has its own), and its
+//! ([`Caller`]), refuses OAuth callers without the route's scope ([`super::scopes`], before any
+//! budget is spent), applies the rate limits ([`super::ratelimit`]; search has its own), and its
 //! [`Api::done`] adds the rate-limit and correlation-id headers to whatever the handler answers.
 //! Writes go through [`super::store::Store::write`] with `ChangeSource::api(caller.app_id)`.
 //! Dated paths (`/crm/objects/2026-03/…`, `/crm/properties/2026-03/…`, also `2025-09` and
@@ -36,6 +37,7 @@ use super::auth::Caller;
 use super::changes::ChangeSource;
 use super::errors::HubspotError;
 use super::ratelimit::{LimitKind, RateHeaders};
+use super::scopes;
 use super::store::{Obj, PortalData, Tx, defs, iso};
 
 /// Date-based API versions served beside v3 (§1).
@@ -177,6 +179,7 @@ impl FromRequestParts<Simulator> for Api {
         let caller = Caller::from_request_parts(parts, sim)
             .await
             .map_err(IntoResponse::into_response)?;
+        scopes::authorize(sim, &caller, parts).map_err(IntoResponse::into_response)?;
         let kind = if parts.method == Method::POST && parts.uri.path().ends_with("/search") {
             LimitKind::Search
         } else {
@@ -472,6 +475,38 @@ pub fn batch_body(results: Vec<Value>, errors: Vec<Value>, started_ms: i64) -> V
         o.insert("errors".into(), Value::Array(errors));
     }
     v
+}
+
+/// The `{inputs: [...]}` body of a batch call.
+#[derive(Debug, Deserialize)]
+pub struct Inputs<T> {
+    /// One entry per object, property or association.
+    pub inputs: Vec<T>,
+}
+
+/// 400 when a batch has more than `max` inputs.
+pub fn check_len(n: usize, max: usize) -> Result<(), HubspotError> {
+    if n > max {
+        return Err(HubspotError::validation(format!(
+            "Batch input size of {n} exceeds the maximum of {max}"
+        )));
+    }
+    Ok(())
+}
+
+/// A batch answer: `ok` when every input succeeded, else 207 Multi-Status with the errors.
+pub fn batch_response(
+    ok: StatusCode,
+    results: Vec<Value>,
+    errors: Vec<Value>,
+    started_ms: i64,
+) -> Response {
+    let status = if errors.is_empty() {
+        ok
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    json_response(status, batch_body(results, errors, started_ms))
 }
 
 /// One error entry of a multi-status batch response.

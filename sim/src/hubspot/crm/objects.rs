@@ -354,11 +354,26 @@ async fn archive(api: Api, Path((t, id)): Path<(String, String)>) -> Response {
     api.done(r)
 }
 
+/// `{primaryObjectId, objectIdToMerge}` of a merge (ids as strings or numbers).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct MergeBody {
-    primary_object_id: Value,
-    object_id_to_merge: Value,
+pub struct MergeBody {
+    /// The object that survives.
+    pub primary_object_id: Value,
+    /// The object merged into it.
+    pub object_id_to_merge: Value,
+}
+
+impl MergeBody {
+    /// Validates and merges ([`merge_in`]); the surviving id.
+    pub fn apply(&self, tx: &mut Tx<'_>, type_id: &str) -> Result<u64, HubspotError> {
+        merge_in(
+            tx,
+            type_id,
+            &super::value_string(&self.primary_object_id),
+            &super::value_string(&self.object_id_to_merge),
+        )
+    }
 }
 
 /// Merges two objects of a type (contacts, companies, deals, custom): validation plus
@@ -398,12 +413,7 @@ async fn merge(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
         let b: MergeBody = parse_body(&body)?;
         api.write(|tx| {
             let type_id = resolve_type(tx.data, &t)?;
-            let p = merge_in(
-                tx,
-                &type_id,
-                &super::value_string(&b.primary_object_id),
-                &super::value_string(&b.object_id_to_merge),
-            )?;
+            let p = b.apply(tx, &type_id)?;
             let obj = tx
                 .data
                 .type_data(&type_id)

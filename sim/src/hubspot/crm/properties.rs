@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Api, ApiResult, Query, batch_body, batch_error, json_response, no_content, parse_body,
-    resolve_type,
+    Api, ApiResult, Inputs, Query, batch_error, batch_response, json_response, no_content,
+    parse_body, resolve_type,
 };
 use crate::hubspot::Simulator;
 use crate::hubspot::errors::HubspotError;
@@ -186,13 +186,43 @@ pub fn insert(td: &mut TypeData, d: PropertyDef) {
     }
 }
 
+/// Runs `f` on the definitions of the object type named `t` in the caller's portal.
+fn read_type<R>(
+    api: &Api,
+    t: &str,
+    f: impl FnOnce(&TypeData) -> Result<R, HubspotError>,
+) -> Result<R, HubspotError> {
+    api.read(|data| {
+        let type_id = resolve_type(data, t)?;
+        f(data.type_data(&type_id).ok_or_else(|| not_found(t))?)
+    })
+}
+
+/// Runs `f` on the definitions of the object type named `t` in a write transaction, with the
+/// transaction's time.
+fn write_type<R>(
+    api: &Api,
+    t: &str,
+    f: impl FnOnce(&mut TypeData, i64) -> Result<R, HubspotError>,
+) -> Result<R, HubspotError> {
+    api.write(|tx| {
+        let type_id = resolve_type(tx.data, t)?;
+        let now = tx.now;
+        f(
+            tx.data
+                .types
+                .get_mut(&type_id)
+                .ok_or_else(|| not_found(t))?,
+            now,
+        )
+    })
+}
+
 async fn list(api: Api, Path(t): Path<String>, RawQuery(raw): RawQuery) -> Response {
     let q = Query::parse(raw.as_deref());
     let archived = q.flag("archived");
     let wanted = q.list("properties");
-    let r = api.read(|data| {
-        let type_id = resolve_type(data, &t)?;
-        let td = data.type_data(&type_id).ok_or_else(|| not_found(&t))?;
+    let r = read_type(&api, &t, |td| {
         let results: Vec<Value> = td
             .props
             .values()
@@ -211,11 +241,10 @@ async fn get_one(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let archived = Query::parse(raw.as_deref()).flag("archived");
-    let r = api.read(|data| {
-        let type_id = resolve_type(data, &t)?;
-        let p = data
-            .type_data(&type_id)
-            .and_then(|td| td.props.get(&name))
+    let r = read_type(&api, &t, |td| {
+        let p = td
+            .props
+            .get(&name)
             .filter(|p| p.archived == archived)
             .ok_or_else(|| not_found(&name))?;
         Ok(json_response(StatusCode::OK, p.to_json()))
@@ -226,14 +255,7 @@ async fn get_one(
 async fn create(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
     let r = (|| {
         let input: PropertyInput = parse_body(&body)?;
-        api.write(|tx| {
-            let type_id = resolve_type(tx.data, &t)?;
-            let now = tx.now;
-            let td = tx
-                .data
-                .types
-                .get_mut(&type_id)
-                .ok_or_else(|| not_found(&t))?;
+        write_type(&api, &t, |td, now| {
             let d = build(td, &input, now)?;
             let out = d.to_json();
             insert(td, d);
@@ -246,14 +268,7 @@ async fn create(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
 async fn update(api: Api, Path((t, name)): Path<(String, String)>, body: Bytes) -> Response {
     let r = (|| {
         let input: PropertyInput = parse_body(&body)?;
-        api.write(|tx| {
-            let type_id = resolve_type(tx.data, &t)?;
-            let now = tx.now;
-            let td = tx
-                .data
-                .types
-                .get_mut(&type_id)
-                .ok_or_else(|| not_found(&t))?;
+        write_type(&api, &t, |td, now| {
             let group_ok = |g: &str| td.groups.get(g).is_some_and(|g| !g.archived);
             if let Some(g) = &input.group_name
                 && !group_ok(g)
@@ -339,14 +354,7 @@ fn archive_in(td: &mut TypeData, name: &str, now: i64) -> Result<bool, HubspotEr
 }
 
 async fn archive(api: Api, Path((t, name)): Path<(String, String)>) -> Response {
-    let r = api.write(|tx| {
-        let type_id = resolve_type(tx.data, &t)?;
-        let now = tx.now;
-        let td = tx
-            .data
-            .types
-            .get_mut(&type_id)
-            .ok_or_else(|| not_found(&t))?;
+    let r = write_type(&api, &t, |td, now| {
         if !archive_in(td, &name, now)? {
             return Err(not_found(&name));
         }
@@ -355,23 +363,11 @@ async fn archive(api: Api, Path((t, name)): Path<(String, String)>) -> Response 
     api.done(r)
 }
 
-#[derive(Debug, Deserialize)]
-struct Inputs<T> {
-    inputs: Vec<T>,
-}
-
 async fn batch_create(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
     let started = now_ms();
     let r = (|| {
         let b: Inputs<PropertyInput> = parse_body(&body)?;
-        api.write(|tx| {
-            let type_id = resolve_type(tx.data, &t)?;
-            let now = tx.now;
-            let td = tx
-                .data
-                .types
-                .get_mut(&type_id)
-                .ok_or_else(|| not_found(&t))?;
+        write_type(&api, &t, |td, now| {
             let (mut results, mut errors) = (Vec::new(), Vec::new());
             for i in &b.inputs {
                 match build(td, i, now) {
@@ -386,12 +382,12 @@ async fn batch_create(api: Api, Path(t): Path<String>, body: Bytes) -> Response 
                     )),
                 }
             }
-            let status = if errors.is_empty() {
-                StatusCode::CREATED
-            } else {
-                StatusCode::MULTI_STATUS
-            };
-            Ok(json_response(status, batch_body(results, errors, started)))
+            Ok(batch_response(
+                StatusCode::CREATED,
+                results,
+                errors,
+                started,
+            ))
         })
     })();
     api.done(r)
@@ -413,9 +409,7 @@ async fn batch_read(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
     let started = now_ms();
     let r = (|| -> ApiResult {
         let b: BatchReadBody = parse_body(&body)?;
-        api.read(|data| {
-            let type_id = resolve_type(data, &t)?;
-            let td = data.type_data(&type_id).ok_or_else(|| not_found(&t))?;
+        read_type(&api, &t, |td| {
             let (mut results, mut errors) = (Vec::new(), Vec::new());
             for i in &b.inputs {
                 match td.props.get(&i.name).filter(|p| p.archived == b.archived) {
@@ -427,12 +421,7 @@ async fn batch_read(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
                     )),
                 }
             }
-            let status = if errors.is_empty() {
-                StatusCode::OK
-            } else {
-                StatusCode::MULTI_STATUS
-            };
-            Ok(json_response(status, batch_body(results, errors, started)))
+            Ok(batch_response(StatusCode::OK, results, errors, started))
         })
     })();
     api.done(r)
@@ -441,14 +430,7 @@ async fn batch_read(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
 async fn batch_archive(api: Api, Path(t): Path<String>, body: Bytes) -> Response {
     let r = (|| {
         let b: Inputs<NameInput> = parse_body(&body)?;
-        api.write(|tx| {
-            let type_id = resolve_type(tx.data, &t)?;
-            let now = tx.now;
-            let td = tx
-                .data
-                .types
-                .get_mut(&type_id)
-                .ok_or_else(|| not_found(&t))?;
+        write_type(&api, &t, |td, now| {
             for i in &b.inputs {
                 // 204 even for unknown names; HubSpot-defined ones stay.
                 let _ = archive_in(td, &i.name, now);
@@ -468,9 +450,7 @@ fn group_not_found(name: &str) -> HubspotError {
 }
 
 async fn list_groups(api: Api, Path(t): Path<String>) -> Response {
-    let r = api.read(|data| {
-        let type_id = resolve_type(data, &t)?;
-        let td = data.type_data(&type_id).ok_or_else(|| not_found(&t))?;
+    let r = read_type(&api, &t, |td| {
         let results: Vec<Value> = td
             .groups
             .values()
@@ -483,11 +463,10 @@ async fn list_groups(api: Api, Path(t): Path<String>) -> Response {
 }
 
 async fn get_group(api: Api, Path((t, name)): Path<(String, String)>) -> Response {
-    let r = api.read(|data| {
-        let type_id = resolve_type(data, &t)?;
-        let g = data
-            .type_data(&type_id)
-            .and_then(|td| td.groups.get(&name))
+    let r = read_type(&api, &t, |td| {
+        let g = td
+            .groups
+            .get(&name)
             .filter(|g| !g.archived)
             .ok_or_else(|| group_not_found(&name))?;
         Ok(json_response(StatusCode::OK, g.to_json()))
@@ -519,13 +498,7 @@ async fn create_group(api: Api, Path(t): Path<String>, body: Bytes) -> Response 
                 "Property group name '{name}' is invalid"
             )));
         }
-        api.write(|tx| {
-            let type_id = resolve_type(tx.data, &t)?;
-            let td = tx
-                .data
-                .types
-                .get_mut(&type_id)
-                .ok_or_else(|| not_found(&t))?;
+        write_type(&api, &t, |td, _| {
             if td.groups.get(&name).is_some_and(|g| !g.archived) {
                 return Err(HubspotError::new(
                     StatusCode::CONFLICT,
@@ -550,13 +523,7 @@ async fn create_group(api: Api, Path(t): Path<String>, body: Bytes) -> Response 
 async fn update_group(api: Api, Path((t, name)): Path<(String, String)>, body: Bytes) -> Response {
     let r = (|| {
         let g: GroupInput = parse_body(&body)?;
-        api.write(|tx| {
-            let type_id = resolve_type(tx.data, &t)?;
-            let td = tx
-                .data
-                .types
-                .get_mut(&type_id)
-                .ok_or_else(|| not_found(&t))?;
+        write_type(&api, &t, |td, _| {
             let group = td
                 .groups
                 .get_mut(&name)
@@ -575,13 +542,7 @@ async fn update_group(api: Api, Path((t, name)): Path<(String, String)>, body: B
 }
 
 async fn archive_group(api: Api, Path((t, name)): Path<(String, String)>) -> Response {
-    let r = api.write(|tx| {
-        let type_id = resolve_type(tx.data, &t)?;
-        let td = tx
-            .data
-            .types
-            .get_mut(&type_id)
-            .ok_or_else(|| not_found(&t))?;
+    let r = write_type(&api, &t, |td, _| {
         let group = td
             .groups
             .get_mut(&name)

@@ -46,6 +46,23 @@ pub struct Filter {
     pub high_value: Option<Value>,
 }
 
+impl Filter {
+    /// `value` as a string ("" when absent).
+    fn value(&self) -> String {
+        self.value.as_ref().map(value_string).unwrap_or_default()
+    }
+
+    /// `values` as strings.
+    fn values(&self) -> Vec<String> {
+        self.values
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(value_string)
+            .collect()
+    }
+}
+
 /// Filters ANDed together.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
@@ -380,7 +397,7 @@ impl Ctx<'_> {
         let is_enum = def.is_some_and(|d| d.type_.as_str() == "enumeration");
         let case_sensitive = is_enum && self.knobs.enum_case_sensitive;
         let actual = props.get(name).filter(|v| !v.is_empty());
-        let value = f.value.as_ref().map(value_string).unwrap_or_default();
+        let value = f.value();
         let norm = |s: &str| {
             if case_sensitive {
                 s.to_string()
@@ -432,13 +449,7 @@ impl Ctx<'_> {
                 })
             }
             "IN" | "NOT_IN" => {
-                let values: Vec<String> = f
-                    .values
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(value_string)
-                    .collect();
+                let values = f.values();
                 let hit = actual.is_some_and(|a| {
                     values.iter().any(|v| {
                         if is_numeric(def, name) {
@@ -487,14 +498,8 @@ impl Ctx<'_> {
             .into_iter()
             .map(|(i, _)| i)
             .collect();
-        let value = f.value.as_ref().map(value_string).unwrap_or_default();
-        let values: Vec<String> = f
-            .values
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(value_string)
-            .collect();
+        let value = f.value();
+        let values = f.values();
         let has = |v: &str| v.parse::<u64>().is_ok_and(|n| linked.contains(&n));
         match f.operator.as_str() {
             "EQ" => has(&value),

@@ -3,8 +3,8 @@
 //!
 //! Reads: [`Store::read`] hands a `&PortalData` to a closure. Writes: [`Store::write`] hands a
 //! [`Tx`] to a closure; every write method of `Tx` records the [`Change`]s HubSpot would report
-//! (Creation, one PropertyChange per changed property, Deletion, Merge, AssociationChange for both
-//! directions), and they are emitted on the [`ChangeBus`] once the lock is released. The
+//! (Creation, one PropertyChange per changed property, Deletion, Restore, PrivacyDeletion, Merge,
+//! AssociationChange for both directions), and they are emitted on the [`ChangeBus`] once the lock is released. The
 //! automatically maintained properties (`hs_object_id`, create and last-modified dates) never
 //! produce PropertyChange (HubSpot does not let apps subscribe to them). Validation is not done
 //! here: callers (the CRM routes, the UI control routes) validate before writing.
@@ -408,6 +408,22 @@ impl PortalData {
             .unwrap_or_default()
     }
 
+    /// Adds one association type from one object to another (this direction only); `false`
+    /// when it was there already.
+    fn insert_pair_type(&mut self, from: &str, from_id: u64, to: &str, to_id: u64, t: u32) -> bool {
+        let types = self
+            .assocs
+            .entry((from.to_string(), from_id))
+            .or_default()
+            .entry((to.to_string(), to_id))
+            .or_default();
+        if types.contains(&t) {
+            return false;
+        }
+        types.push(t);
+        true
+    }
+
     /// Ids of `from` objects associated with `to_type`/`to_id` (any type).
     pub fn associated_ids(&self, to: &str, to_id: u64, from: &str) -> HashSet<u64> {
         self.associations(to, to_id, from)
@@ -690,7 +706,31 @@ impl Tx<'_> {
         true
     }
 
-    /// Deletes an object for good (GDPR): object, indexes and associations. Emits Deletion.
+    /// Takes an archived object out of the recycle bin and emits Restore. `false` if it is not
+    /// archived. Callers check first that its unique values are still free.
+    pub fn restore(&mut self, type_id: &str, id: u64) -> bool {
+        let now = self.now;
+        let lag = self.lag_ms;
+        let Some(td) = self.data.types.get_mut(type_id) else {
+            return false;
+        };
+        let Some(obj) = td.objects.get_mut(&id).filter(|o| o.archived) else {
+            return false;
+        };
+        obj.archived = false;
+        obj.archived_ms = None;
+        obj.updated_ms = now;
+        // Back in search only once the index catches up, like a new object.
+        obj.last_write_ms = now;
+        obj.stale = (lag > 0).then_some(Stale::NotIndexed);
+        let props = obj.props.clone();
+        td.index(id, &props);
+        self.emit(type_id, id, ChangeKind::Restore);
+        true
+    }
+
+    /// Deletes an object for good (GDPR): object, indexes and associations. Emits
+    /// PrivacyDeletion.
     pub fn hard_delete(&mut self, type_id: &str, id: u64) -> bool {
         let Some(td) = self.data.types.get_mut(type_id) else {
             return false;
@@ -700,15 +740,8 @@ impl Tx<'_> {
         };
         td.unindex(id, &obj.props);
         td.merged.retain(|_, s| *s != id);
-        let key = (type_id.to_string(), id);
-        if let Some(m) = self.data.assocs.remove(&key) {
-            for (to_key, _) in m {
-                if let Some(back) = self.data.assocs.get_mut(&to_key) {
-                    back.remove(&key);
-                }
-            }
-        }
-        self.emit(type_id, id, ChangeKind::Deletion);
+        self.silent_remove_all(type_id, id);
+        self.emit(type_id, id, ChangeKind::PrivacyDeletion);
         true
     }
 
@@ -732,25 +765,20 @@ impl Tx<'_> {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let count = moved.len() as u64;
-        let mut ids: Vec<String> = p
-            .props
-            .get("hs_merged_object_ids")
-            .map(|s| s.split(';').map(str::to_string).collect())
-            .unwrap_or_default();
-        ids.push(merged.to_string());
-        moved.push(("hs_merged_object_ids".into(), ids.join(";")));
+        // `;`-joined multi-values of the primary, with one more item.
+        let appended = |name: &str, item: &str| {
+            let mut list: Vec<&str> = p
+                .props
+                .get(name)
+                .map_or(Vec::new(), |s| s.split(';').collect());
+            list.push(item);
+            (name.to_string(), list.join(";"))
+        };
+        moved.push(appended("hs_merged_object_ids", &merged.to_string()));
         if type_id == CONTACTS
             && let Some(email) = m.props.get("email")
         {
-            {
-                let mut extra: Vec<String> = p
-                    .props
-                    .get("hs_additional_emails")
-                    .map(|s| s.split(';').map(str::to_string).collect())
-                    .unwrap_or_default();
-                extra.push(email.clone());
-                moved.push(("hs_additional_emails".into(), extra.join(";")));
-            }
+            moved.push(appended("hs_additional_emails", email));
         }
         // Associations of the merged object move to the primary.
         let moved_assocs: Vec<((String, u64), Vec<u32>)> = self
@@ -822,6 +850,7 @@ impl Tx<'_> {
         td.index(id, &new);
     }
 
+    /// Drops every association of an object, both directions, without AssociationChange.
     fn silent_remove_all(&mut self, type_id: &str, id: u64) {
         let key = (type_id.to_string(), id);
         if let Some(m) = self.data.assocs.remove(&key) {
@@ -878,27 +907,11 @@ impl Tx<'_> {
                     self.unassociate(from, from_id, to, other, Some(&[*t]));
                 }
             }
-            let fwd = self
-                .data
-                .assocs
-                .entry((from.to_string(), from_id))
-                .or_default()
-                .entry((to.to_string(), to_id))
-                .or_default();
-            if fwd.contains(t) {
+            if !self.data.insert_pair_type(from, from_id, to, to_id, *t) {
                 continue;
             }
-            fwd.push(*t);
-            let back = self
-                .data
-                .assocs
-                .entry((to.to_string(), to_id))
-                .or_default()
-                .entry((from.to_string(), from_id))
-                .or_default();
-            if !back.contains(&def.inverse) {
-                back.push(def.inverse);
-            }
+            self.data
+                .insert_pair_type(to, to_id, from, from_id, def.inverse);
             added.push(def);
         }
         if from == CONTACTS && to == COMPANIES && added.iter().any(|d| d.primary) {
@@ -947,15 +960,7 @@ impl Tx<'_> {
         to_id: u64,
         type_ids: Option<&[u32]>,
     ) -> usize {
-        let key = (from.to_string(), from_id);
-        let tkey = (to.to_string(), to_id);
-        let current: Vec<u32> = self
-            .data
-            .assocs
-            .get(&key)
-            .and_then(|m| m.get(&tkey))
-            .cloned()
-            .unwrap_or_default();
+        let current = self.data.pair_types(from, from_id, to, to_id);
         let all = match type_ids {
             None => true,
             Some(ids) => ids.iter().any(|t| {
@@ -987,13 +992,7 @@ impl Tx<'_> {
     ) -> usize {
         let key = (from.to_string(), from_id);
         let tkey = (to.to_string(), to_id);
-        let current: Vec<u32> = self
-            .data
-            .assocs
-            .get(&key)
-            .and_then(|m| m.get(&tkey))
-            .cloned()
-            .unwrap_or_default();
+        let current = self.data.pair_types(from, from_id, to, to_id);
         let mut removed = Vec::new();
         for t in remove.iter().filter(|t| current.contains(t)) {
             let Some(def) = self.data.assoc_def(from, to, *t).cloned() else {
@@ -1204,6 +1203,32 @@ mod tests {
             tx.archive(CONTACTS, id)
         });
         assert_eq!(drain(&mut rx)[0].kind, ChangeKind::Deletion);
+    }
+
+    #[test]
+    fn restore_reindexes_and_gdpr_delete_emits_privacy_deletion() {
+        let (store, bus, mut rx) = setup();
+        store.write(62515, Some(&bus), ChangeSource::ui(1), |tx| {
+            let a = tx.create(CONTACTS, &[p("email", "a@x.io")]).unwrap();
+            assert!(!tx.restore(CONTACTS, a), "a live object is not restored");
+            tx.archive(CONTACTS, a);
+            assert_eq!(tx.data.types[CONTACTS].find_unique("email", "a@x.io"), None);
+            assert!(tx.restore(CONTACTS, a));
+            let td = &tx.data.types[CONTACTS];
+            assert_eq!(td.find_unique("email", "a@x.io"), Some(a));
+            assert!(!td.objects[&a].archived);
+            assert!(tx.hard_delete(CONTACTS, a));
+        });
+        let kinds: Vec<ChangeKind> = drain(&mut rx).into_iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ChangeKind::Creation,
+                ChangeKind::Deletion,
+                ChangeKind::Restore,
+                ChangeKind::PrivacyDeletion
+            ]
+        );
     }
 
     #[test]

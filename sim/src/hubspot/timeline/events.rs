@@ -16,10 +16,11 @@ use serde_json::{Map, Value, json};
 
 use super::super::Simulator;
 use super::super::auth::Caller;
+use super::super::crm::batch_response;
 use super::super::errors::HubspotError;
+use super::super::store::{iso, now_ms};
 use super::super::webhooks::json_body;
-use super::templates::{iso, now_ms};
-use super::{DuplicateIdPolicy, Event, Template, TimelineGuard, objects};
+use super::{DuplicateIdPolicy, Event, EventCaller, Template, objects};
 
 /// An event as the API renders it (with `objectType` and `createdAt`).
 pub fn event_json(e: &Event) -> Value {
@@ -275,62 +276,36 @@ fn create_event(sim: &Simulator, caller: &Caller, input: &Value) -> Result<Value
     Ok(event_json(&event))
 }
 
-fn check_scope(caller: &Caller, template_object_types: &[&str]) -> Result<(), HubspotError> {
-    if caller.has_scope("timeline")
-        || template_object_types
-            .iter()
-            .any(|t| caller.has_scope(&format!("crm.objects.{t}.write")))
-    {
-        Ok(())
-    } else {
-        Err(HubspotError::missing_scopes(&["timeline"]))
-    }
-}
+type Answer = Result<Response, HubspotError>;
 
 async fn create_single(
-    _g: TimelineGuard,
+    EventCaller(caller): EventCaller,
     State(sim): State<Simulator>,
-    caller: Caller,
     body: Bytes,
-) -> Response {
-    if let Err(e) = check_scope(&caller, &["contacts", "companies", "deals", "tickets"]) {
-        return e.into_response();
-    }
-    let input: Value = match json_body(&body) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    match create_event(&sim, &caller, &input) {
-        Ok(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Err(e) => e.into_response(),
-    }
+) -> Answer {
+    let input: Value = json_body(&body)?;
+    let event = create_event(&sim, &caller, &input)?;
+    Ok((StatusCode::CREATED, Json(event)).into_response())
 }
 
 async fn create_batch(
-    _g: TimelineGuard,
+    EventCaller(caller): EventCaller,
     State(sim): State<Simulator>,
-    caller: Caller,
     body: Bytes,
-) -> Response {
-    if let Err(e) = check_scope(&caller, &["contacts", "companies", "deals", "tickets"]) {
-        return e.into_response();
-    }
-    let input: Value = match json_body(&body) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    let Some(inputs) = input.get("inputs").and_then(Value::as_array) else {
-        return HubspotError::validation("inputs is required").into_response();
-    };
+) -> Answer {
+    let input: Value = json_body(&body)?;
+    let inputs = input
+        .get("inputs")
+        .and_then(Value::as_array)
+        .ok_or_else(|| HubspotError::validation("inputs is required"))?;
     let max = sim.inner.timeline.knobs().batch_max_inputs;
     if inputs.len() > max {
-        return HubspotError::validation(format!(
+        return Err(HubspotError::validation(format!(
             "Too many inputs: {} given, at most {max} allowed",
             inputs.len()
-        ))
-        .into_response();
+        )));
     }
-    let started = iso(now_ms());
+    let started = now_ms();
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for item in inputs {
@@ -350,27 +325,12 @@ async fn create_batch(
             }
         }
     }
-    let completed = iso(now_ms());
-    if errors.is_empty() {
-        (
-            StatusCode::CREATED,
-            Json(json!({"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": completed})),
-        )
-            .into_response()
-    } else {
-        (
-            StatusCode::MULTI_STATUS,
-            Json(json!({
-                "status": "COMPLETE",
-                "results": results,
-                "numErrors": errors.len(),
-                "errors": errors,
-                "startedAt": started,
-                "completedAt": completed,
-            })),
-        )
-            .into_response()
-    }
+    Ok(batch_response(
+        StatusCode::CREATED,
+        results,
+        errors,
+        started,
+    ))
 }
 
 /// The event `event_id` of `template_id` written by the caller's app in the caller's portal.
@@ -403,15 +363,12 @@ fn find_event(
 }
 
 async fn get_event(
-    _g: TimelineGuard,
+    EventCaller(caller): EventCaller,
     State(sim): State<Simulator>,
-    caller: Caller,
     Path((template_id, event_id)): Path<(String, String)>,
-) -> Response {
-    match find_event(&sim, &caller, &template_id, &event_id) {
-        Ok((e, _)) => Json(event_json(&e)).into_response(),
-        Err(e) => e.into_response(),
-    }
+) -> Answer {
+    let (e, _) = find_event(&sim, &caller, &template_id, &event_id)?;
+    Ok(Json(event_json(&e)).into_response())
 }
 
 /// Replaces `{{name}}` placeholders with token values (and `{{extraData.x}}` with extra data);
@@ -453,47 +410,37 @@ pub fn render(template: &str, e: &Event) -> String {
 }
 
 async fn get_detail(
-    _g: TimelineGuard,
+    EventCaller(caller): EventCaller,
     State(sim): State<Simulator>,
-    caller: Caller,
     Path((template_id, event_id)): Path<(String, String)>,
-) -> Response {
-    match find_event(&sim, &caller, &template_id, &event_id) {
-        Ok((e, t)) => {
-            let detail = t.and_then(|t| t.detail_template).unwrap_or_default();
-            Json(json!({"details": render(&detail, &e)})).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+) -> Answer {
+    let (e, t) = find_event(&sim, &caller, &template_id, &event_id)?;
+    let detail = t.and_then(|t| t.detail_template).unwrap_or_default();
+    Ok(Json(json!({"details": render(&detail, &e)})).into_response())
 }
 
 async fn get_render(
-    _g: TimelineGuard,
+    EventCaller(caller): EventCaller,
     State(sim): State<Simulator>,
-    caller: Caller,
     Path((template_id, event_id)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    match find_event(&sim, &caller, &template_id, &event_id) {
-        Ok((e, t)) => {
-            let detail = q.get("detail").is_some_and(|d| d == "true");
-            let source = t
-                .and_then(|t| {
-                    if detail {
-                        t.detail_template
-                    } else {
-                        t.header_template
-                    }
-                })
-                .unwrap_or_default();
-            (
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                render(&source, &e),
-            )
-                .into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+) -> Answer {
+    let (e, t) = find_event(&sim, &caller, &template_id, &event_id)?;
+    let detail = q.get("detail").is_some_and(|d| d == "true");
+    let source = t
+        .and_then(|t| {
+            if detail {
+                t.detail_template
+            } else {
+                t.header_template
+            }
+        })
+        .unwrap_or_default();
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        render(&source, &e),
+    )
+        .into_response())
 }
 
 pub(crate) fn routes(prefix: &str) -> Router<Simulator> {

@@ -7,7 +7,9 @@
 //!   configurable with `unavailable_status`) with a message pointing at app events, before
 //!   authentication — the way HubSpot refuses apps that never defined v1/v3 timeline events.
 //! - Templates belong to one app; events need an OAuth token of that app (a private-app token
-//!   owns no templates, so its events fail with 404 like an unknown template).
+//!   owns no templates, so its events fail with 404 like an unknown template) holding
+//!   `timeline` or an object scope ([`EventCaller`]: HubSpot checks it per endpoint, before it
+//!   knows the template's object type).
 //! - Unknown template → 404 `OBJECT_NOT_FOUND`; unknown object (id or contact e-mail) in the
 //!   caller's portal → 404 `OBJECT_NOT_FOUND`; bad tokens → 400 `VALIDATION_ERROR`. `utk`
 //!   alone cannot be resolved by the simulator (400).
@@ -34,7 +36,10 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::auth::Caller;
+use super::control;
 use super::errors::HubspotError;
+use super::scopes;
 use super::webhooks::json_body;
 use super::{Config, Simulator};
 
@@ -261,6 +266,26 @@ impl FromRequestParts<Simulator> for TimelineGuard {
     }
 }
 
+/// Extractor of every event route: [`TimelineGuard`], then the bearer token ([`Caller`]), then
+/// its scopes ([`super::scopes::authorize`]: `timeline` or an object scope).
+pub struct EventCaller(pub Caller);
+
+impl FromRequestParts<Simulator> for EventCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        sim: &Simulator,
+    ) -> Result<Self, Self::Rejection> {
+        TimelineGuard::from_request_parts(parts, sim).await?;
+        let caller = Caller::from_request_parts(parts, sim)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        scopes::authorize(sim, &caller, parts).map_err(IntoResponse::into_response)?;
+        Ok(EventCaller(caller))
+    }
+}
+
 pub(crate) fn routes() -> Router<Simulator> {
     let mut r = Router::new();
     for prefix in ["/integrators/timeline/v3", "/crm/v3/timeline"] {
@@ -318,13 +343,9 @@ async fn get_knobs(State(sim): State<Simulator>) -> Json<TimelineKnobs> {
 }
 
 async fn put_knobs(State(sim): State<Simulator>, body: Bytes) -> Response {
-    match json_body::<TimelineKnobs>(&body) {
-        Ok(k) => {
-            sim.inner.timeline.set_knobs(k.clone());
-            Json(k).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+    control::put_knobs(json_body::<TimelineKnobs>(&body), |k| {
+        sim.inner.timeline.set_knobs(k.clone());
+    })
 }
 
 /// `/_sim/hubspot/…` timeline control routes:

@@ -7,30 +7,20 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use chrono::{SecondsFormat, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::super::Simulator;
 use super::super::auth::DeveloperApp;
 use super::super::errors::HubspotError;
+use super::super::store::{iso, now_ms};
 use super::super::webhooks::json_body;
-use super::{Template, TimelineGuard, TokenDef, TokenOption};
-
-pub(crate) fn iso(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
-pub(crate) fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
-}
+use super::{Data, Template, TimelineGuard, TokenDef, TokenOption};
 
 const OBJECT_TYPES: [&str; 4] = ["contacts", "companies", "deals", "tickets"];
 const TOKEN_TYPES: [&str; 4] = ["date", "enumeration", "number", "string"];
@@ -155,34 +145,59 @@ struct TemplateInput {
     tokens: Option<Vec<TokenInput>>,
 }
 
-/// Checks the developer key against the path's app id.
-fn check_app(app: &DeveloperApp, app_id: &str) -> Result<u64, HubspotError> {
-    match app_id.parse::<u64>() {
-        Ok(id) if id == app.app_id => Ok(id),
-        _ => Err(HubspotError::invalid_authentication()),
+/// The app of a template route: the timeline is served ([`TimelineGuard`]) and the developer
+/// key belongs to the path's `{app_id}`.
+struct TemplateApp(u64);
+
+impl FromRequestParts<Simulator> for TemplateApp {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        sim: &Simulator,
+    ) -> Result<Self, Self::Rejection> {
+        TimelineGuard::from_request_parts(parts, sim).await?;
+        let app = DeveloperApp::from_request_parts(parts, sim)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let app_id = app
+            .owned_app_id(parts, sim)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(TemplateApp(app_id))
     }
 }
 
-fn template_not_found(id: &str) -> Response {
-    HubspotError::new(
-        StatusCode::NOT_FOUND,
-        "OBJECT_NOT_FOUND",
-        format!("Event template {id} not found"),
-    )
-    .with("context", json!({"id": [id]}))
-    .into_response()
+/// The template `template_id` of `app_id`, or 404 `OBJECT_NOT_FOUND`.
+fn own_template<'a>(
+    data: &'a mut Data,
+    app_id: u64,
+    template_id: &str,
+) -> Result<&'a mut Template, HubspotError> {
+    template_id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| data.templates.get_mut(&id))
+        .filter(|t| t.app_id == app_id)
+        .ok_or_else(|| {
+            HubspotError::new(
+                StatusCode::NOT_FOUND,
+                "OBJECT_NOT_FOUND",
+                format!("Event template {template_id} not found"),
+            )
+            .with("context", json!({"id": [template_id]}))
+        })
 }
 
-async fn list_templates(
-    _g: TimelineGuard,
-    State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path(app_id): Path<String>,
-) -> Response {
-    let app_id = match check_app(&app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
+/// A non-empty `name`, or 400.
+fn required_name(name: Option<String>) -> Result<String, HubspotError> {
+    name.filter(|n| !n.is_empty())
+        .ok_or_else(|| HubspotError::validation("name is required"))
+}
+
+type Answer = Result<Response, HubspotError>;
+
+async fn list_templates(TemplateApp(app_id): TemplateApp, State(sim): State<Simulator>) -> Answer {
     let data = sim.inner.timeline.data();
     let results: Vec<Value> = data
         .templates
@@ -190,45 +205,30 @@ async fn list_templates(
         .filter(|t| t.app_id == app_id)
         .map(template_json)
         .collect();
-    Json(json!({"results": results})).into_response()
+    Ok(Json(json!({"results": results})).into_response())
 }
 
 async fn create_template(
-    _g: TimelineGuard,
+    TemplateApp(app_id): TemplateApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path(app_id): Path<String>,
     body: Bytes,
-) -> Response {
-    let app_id = match check_app(&app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let input: TemplateInput = match json_body(&body) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    let Some(name) = input.name.filter(|n| !n.is_empty()) else {
-        return HubspotError::validation("name is required").into_response();
-    };
+) -> Answer {
+    let input: TemplateInput = json_body(&body)?;
+    let name = required_name(input.name)?;
     let object_type = input
         .object_type
         .unwrap_or_else(|| "contacts".into())
         .to_lowercase();
     if !OBJECT_TYPES.contains(&object_type.as_str()) {
-        return HubspotError::validation(format!(
+        return Err(HubspotError::validation(format!(
             "objectType '{object_type}' is invalid: expected contacts, companies, deals or tickets"
-        ))
-        .into_response();
+        )));
     }
-    let Some(tokens) = input.tokens else {
-        return HubspotError::validation("tokens is required").into_response();
-    };
+    let tokens = input
+        .tokens
+        .ok_or_else(|| HubspotError::validation("tokens is required"))?;
     let now = now_ms();
-    let tokens = match tokens_from_input(tokens, now) {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
+    let tokens = tokens_from_input(tokens, now)?;
     let cap = sim.inner.timeline.knobs().max_templates_per_app;
     let mut data = sim.inner.timeline.data();
     if data
@@ -238,10 +238,9 @@ async fn create_template(
         .count()
         >= cap
     {
-        return HubspotError::validation(format!(
+        return Err(HubspotError::validation(format!(
             "App {app_id} already has the maximum of {cap} event templates"
-        ))
-        .into_response();
+        )));
     }
     let id = data.next_template_id;
     data.next_template_id += 1;
@@ -258,76 +257,44 @@ async fn create_template(
     };
     let out = template_json(&t);
     data.templates.insert(id, t);
-    (StatusCode::CREATED, Json(out)).into_response()
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
 async fn get_template(
-    _g: TimelineGuard,
+    TemplateApp(app_id): TemplateApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((app_id, template_id)): Path<(String, String)>,
-) -> Response {
-    let app_id = match check_app(&app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let data = sim.inner.timeline.data();
-    match template_id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| data.templates.get(&id))
-    {
-        Some(t) if t.app_id == app_id => Json(template_json(t)).into_response(),
-        _ => template_not_found(&template_id),
-    }
+    Path((_, template_id)): Path<(String, String)>,
+) -> Answer {
+    let mut data = sim.inner.timeline.data();
+    let t = own_template(&mut data, app_id, &template_id)?;
+    Ok(Json(template_json(t)).into_response())
 }
 
 async fn update_template(
-    _g: TimelineGuard,
+    TemplateApp(app_id): TemplateApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((app_id, template_id)): Path<(String, String)>,
+    Path((_, template_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let app_id = match check_app(&app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let input: TemplateInput = match json_body(&body) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
+) -> Answer {
+    let input: TemplateInput = json_body(&body)?;
     let body_id = match &input.id {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => return HubspotError::validation("id is required").into_response(),
+        _ => return Err(HubspotError::validation("id is required")),
     };
     if body_id != template_id {
-        return HubspotError::validation(format!(
+        return Err(HubspotError::validation(format!(
             "id {body_id} does not match the template id {template_id} of the path"
-        ))
-        .into_response();
+        )));
     }
-    let Some(name) = input.name.filter(|n| !n.is_empty()) else {
-        return HubspotError::validation("name is required").into_response();
-    };
-    let Some(tokens) = input.tokens else {
-        return HubspotError::validation("tokens is required").into_response();
-    };
+    let name = required_name(input.name)?;
+    let tokens = input
+        .tokens
+        .ok_or_else(|| HubspotError::validation("tokens is required"))?;
     let now = now_ms();
     let mut data = sim.inner.timeline.data();
-    let Some(t) = template_id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| data.templates.get_mut(&id))
-        .filter(|t| t.app_id == app_id)
-    else {
-        return template_not_found(&template_id);
-    };
-    let mut tokens = match tokens_from_input(tokens, now) {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
+    let t = own_template(&mut data, app_id, &template_id)?;
+    let mut tokens = tokens_from_input(tokens, now)?;
     for tok in &mut tokens {
         if let Some(old) = t.tokens.iter().find(|o| o.name == tok.name) {
             tok.created_at_ms = old.created_at_ms;
@@ -338,73 +305,43 @@ async fn update_template(
     t.detail_template = input.detail_template;
     t.tokens = tokens;
     t.updated_at_ms = now;
-    Json(template_json(t)).into_response()
+    Ok(Json(template_json(t)).into_response())
 }
 
 async fn delete_template(
-    _g: TimelineGuard,
+    TemplateApp(app_id): TemplateApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((app_id, template_id)): Path<(String, String)>,
-) -> Response {
-    let app_id = match check_app(&app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
+    Path((_, template_id)): Path<(String, String)>,
+) -> Answer {
     let mut data = sim.inner.timeline.data();
-    let id = template_id.parse::<u64>().ok();
-    match id.and_then(|id| data.templates.get(&id)) {
-        Some(t) if t.app_id == app_id => {
-            let id = t.id;
-            data.templates.remove(&id);
-            // Deleting a template removes its events from every portal (§8).
-            data.events.retain(|(_, tid, _), _| *tid != id);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        _ => template_not_found(&template_id),
-    }
+    let id = own_template(&mut data, app_id, &template_id)?.id;
+    data.templates.remove(&id);
+    // Deleting a template removes its events from every portal (§8).
+    data.events.retain(|(_, tid, _), _| *tid != id);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn create_token(
-    _g: TimelineGuard,
+    TemplateApp(app_id): TemplateApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((app_id, template_id)): Path<(String, String)>,
+    Path((_, template_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let app_id = match check_app(&app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let input: TokenInput = match json_body(&body) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
+) -> Answer {
+    let input: TokenInput = json_body(&body)?;
     let now = now_ms();
-    let token = match token_from_input(input, now) {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
+    let token = token_from_input(input, now)?;
     let mut data = sim.inner.timeline.data();
-    let Some(t) = template_id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| data.templates.get_mut(&id))
-        .filter(|t| t.app_id == app_id)
-    else {
-        return template_not_found(&template_id);
-    };
+    let t = own_template(&mut data, app_id, &template_id)?;
     if t.tokens.iter().any(|x| x.name == token.name) {
-        return HubspotError::validation(format!(
+        return Err(HubspotError::validation(format!(
             "Token '{}' already exists on event template {template_id}",
             token.name
-        ))
-        .into_response();
+        )));
     }
     let out = token_json(&token);
     t.tokens.push(token);
     t.updated_at_ms = now;
-    Json(out).into_response()
+    Ok(Json(out).into_response())
 }
 
 #[derive(Deserialize)]
@@ -415,52 +352,38 @@ struct TokenUpdateInput {
     object_property_name: Option<String>,
 }
 
-fn token_not_found(name: &str, template_id: &str) -> Response {
+fn token_not_found(name: &str, template_id: &str) -> HubspotError {
     HubspotError::new(
         StatusCode::NOT_FOUND,
         "OBJECT_NOT_FOUND",
         format!("Token '{name}' not found on event template {template_id}"),
     )
-    .into_response()
 }
 
 async fn update_token(
-    _g: TimelineGuard,
+    TemplateApp(app_id): TemplateApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((app_id, template_id, token_name)): Path<(String, String, String)>,
+    Path((_, template_id, token_name)): Path<(String, String, String)>,
     body: Bytes,
-) -> Response {
-    let app_id = match check_app(&app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let input: TokenUpdateInput = match json_body(&body) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
+) -> Answer {
+    let input: TokenUpdateInput = json_body(&body)?;
     let now = now_ms();
     let mut data = sim.inner.timeline.data();
-    let Some(t) = template_id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| data.templates.get_mut(&id))
-        .filter(|t| t.app_id == app_id)
-    else {
-        return template_not_found(&template_id);
-    };
-    let Some(tok) = t.tokens.iter_mut().find(|x| x.name == token_name) else {
-        return token_not_found(&token_name, &template_id);
-    };
-    let Some(label) = input.label.filter(|l| !l.is_empty()) else {
-        return HubspotError::validation("label is required").into_response();
-    };
+    let t = own_template(&mut data, app_id, &template_id)?;
+    let tok = t
+        .tokens
+        .iter_mut()
+        .find(|x| x.name == token_name)
+        .ok_or_else(|| token_not_found(&token_name, &template_id))?;
+    let label = input
+        .label
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| HubspotError::validation("label is required"))?;
     if let Some(options) = input.options {
         if tok.token_type == "enumeration" && options.is_empty() {
-            return HubspotError::validation(format!(
+            return Err(HubspotError::validation(format!(
                 "Enumeration token '{token_name}' needs at least one option"
-            ))
-            .into_response();
+            )));
         }
         tok.options = options;
     }
@@ -469,35 +392,23 @@ async fn update_token(
     tok.updated_at_ms = now;
     let out = token_json(tok);
     t.updated_at_ms = now;
-    Json(out).into_response()
+    Ok(Json(out).into_response())
 }
 
 async fn delete_token(
-    _g: TimelineGuard,
+    TemplateApp(app_id): TemplateApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((app_id, template_id, token_name)): Path<(String, String, String)>,
-) -> Response {
-    let app_id = match check_app(&app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
+    Path((_, template_id, token_name)): Path<(String, String, String)>,
+) -> Answer {
     let mut data = sim.inner.timeline.data();
-    let Some(t) = template_id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| data.templates.get_mut(&id))
-        .filter(|t| t.app_id == app_id)
-    else {
-        return template_not_found(&template_id);
-    };
+    let t = own_template(&mut data, app_id, &template_id)?;
     let before = t.tokens.len();
     t.tokens.retain(|x| x.name != token_name);
     if t.tokens.len() == before {
-        return token_not_found(&token_name, &template_id);
+        return Err(token_not_found(&token_name, &template_id));
     }
     t.updated_at_ms = now_ms();
-    StatusCode::NO_CONTENT.into_response()
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(crate) fn routes(prefix: &str) -> Router<Simulator> {

@@ -3,6 +3,10 @@
 //! `webhook_batch_max` events accumulate or `webhook_batch_window_ms` after the first one — and
 //! handed to the shared [`Deliverer`](crate::delivery::Deliverer) with partition = portal.
 //!
+//! A GDPR delete ([`ChangeKind::PrivacyDeletion`]) matches both `contact.privacyDeletion` and
+//! `contact.deletion` subscriptions; their events are queued in random order, because HubSpot
+//! promises no order between the two and a receiver must not rely on one.
+//!
 //! `attemptNumber` follows the retry: [`HubspotSigner`] re-renders the body for every attempt
 //! (via [`Signer::body_for_attempt`]) and signs what it rendered, with v1 and/or v3 (§10).
 //!
@@ -21,6 +25,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use rand::seq::SliceRandom;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
@@ -85,7 +90,8 @@ pub fn matches(sub: &Subscription, change: &Change) -> bool {
     }
     match (&change.kind, action) {
         (ChangeKind::Creation, "creation")
-        | (ChangeKind::Deletion, "deletion")
+        | (ChangeKind::Deletion | ChangeKind::PrivacyDeletion, "deletion")
+        | (ChangeKind::PrivacyDeletion, "privacyDeletion")
         | (ChangeKind::Restore, "restore")
         | (ChangeKind::Merge { .. }, "merge")
         | (ChangeKind::AssociationChange { .. }, "associationChange") => true,
@@ -151,7 +157,7 @@ pub fn render_event(event_id: u64, sub: &Subscription, change: &Change) -> Value
             e.insert("propertyName".into(), json!(property_name));
             e.insert("propertyValue".into(), json!(property_value));
         }
-        ChangeKind::Deletion | ChangeKind::Restore => {}
+        ChangeKind::Deletion | ChangeKind::Restore | ChangeKind::PrivacyDeletion => {}
         ChangeKind::Merge {
             primary_object_id,
             merged_object_ids,
@@ -210,13 +216,17 @@ type Key = (u64, u64);
 fn enqueue(sim: &Simulator, pending: &mut BTreeMap<Key, Pending>, change: &Change) -> Vec<Key> {
     let w = &sim.inner.webhooks;
     let knobs = w.knobs();
-    let subs: Vec<Subscription> = w
+    let mut subs: Vec<Subscription> = w
         .data()
         .subscriptions
         .values()
         .filter(|s| s.active && matches(s, change))
         .cloned()
         .collect();
+    if change.kind == ChangeKind::PrivacyDeletion {
+        // HubSpot sends contact.privacyDeletion and contact.deletion in either order.
+        subs.shuffle(&mut rand::rng());
+    }
     let mut full = Vec::new();
     for sub in subs {
         if !sim.inner.oauth.is_installed(sub.app_id, change.portal_id) {
@@ -410,6 +420,19 @@ mod tests {
             &pc
         ));
         assert!(!matches(&sub("contact.creation", None, None), &pc));
+        let gdpr = change(ChangeKind::PrivacyDeletion);
+        assert!(matches(&sub("contact.privacyDeletion", None, None), &gdpr));
+        assert!(matches(&sub("contact.deletion", None, None), &gdpr));
+        assert!(matches(&sub("object.deletion", None, Some("0-1")), &gdpr));
+        let archived = change(ChangeKind::Deletion);
+        assert!(!matches(
+            &sub("contact.privacyDeletion", None, None),
+            &archived
+        ));
+        assert!(matches(
+            &sub("contact.restore", None, None),
+            &change(ChangeKind::Restore)
+        ));
     }
 
     #[test]

@@ -11,35 +11,26 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{SecondsFormat, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::super::Simulator;
 use super::super::auth::DeveloperApp;
+use super::super::crm::{batch_error, batch_response};
 use super::super::errors::HubspotError;
-use super::{Settings, Subscription, json_body};
+use super::super::store::{iso, now_ms};
+use super::{Data, Settings, Subscription, json_body};
 
 /// Path versions accepted after `/webhooks/`.
 const VERSIONS: [&str; 2] = ["v3", "2026-03"];
 
 /// Properties that cannot be subscribed to (§9.2).
 const UNSUBSCRIBABLE: [&str; 2] = ["hs_lastmodifieddate", "num_unique_conversion_events"];
-
-fn iso(ms: i64) -> String {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
-fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
-}
 
 /// The object type id a standard subscription prefix refers to.
 pub fn object_type_id_for(prefix: &str) -> Option<&'static str> {
@@ -174,34 +165,63 @@ pub fn subscription_json(s: &Subscription) -> Value {
     v
 }
 
-/// Checks the path version and that the developer key belongs to the path's app.
-fn check(version: &str, app: &DeveloperApp, app_id: &str) -> Result<u64, HubspotError> {
-    if !VERSIONS.contains(&version) {
-        return Err(HubspotError::plain(StatusCode::NOT_FOUND, "Not found."));
-    }
-    match app_id.parse::<u64>() {
-        Ok(id) if id == app.app_id => Ok(id),
-        _ => Err(HubspotError::invalid_authentication()),
+/// The app of a management route: a developer key, a known path version (else 404), and the
+/// key's app in the path (else 401).
+struct WebhookApp(u64);
+
+impl FromRequestParts<Simulator> for WebhookApp {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        sim: &Simulator,
+    ) -> Result<Self, Self::Rejection> {
+        let app = DeveloperApp::from_request_parts(parts, sim)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let version = parts.uri.path().split('/').nth(2).unwrap_or_default();
+        if !VERSIONS.contains(&version) {
+            return Err(HubspotError::plain(StatusCode::NOT_FOUND, "Not found.").into_response());
+        }
+        let app_id = app
+            .owned_app_id(parts, sim)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(WebhookApp(app_id))
     }
 }
 
-async fn get_settings(
-    State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((version, app_id)): Path<(String, String)>,
-) -> Response {
-    let app_id = match check(&version, &app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
+/// The subscription `sub_id` of `app_id`, or 404 `OBJECT_NOT_FOUND`.
+fn own_subscription<'a>(
+    data: &'a mut Data,
+    app_id: u64,
+    sub_id: &str,
+) -> Result<&'a mut Subscription, HubspotError> {
+    sub_id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| data.subscriptions.get_mut(&id))
+        .filter(|s| s.app_id == app_id)
+        .ok_or_else(|| {
+            HubspotError::new(
+                StatusCode::NOT_FOUND,
+                "OBJECT_NOT_FOUND",
+                format!("Subscription {sub_id} not found"),
+            )
+            .with("context", json!({"id": [sub_id]}))
+        })
+}
+
+type Answer = Result<Response, HubspotError>;
+
+async fn get_settings(WebhookApp(app_id): WebhookApp, State(sim): State<Simulator>) -> Answer {
     match sim.inner.webhooks.data().settings.get(&app_id) {
-        Some(s) => Json(settings_json(s)).into_response(),
-        None => HubspotError::new(
+        Some(s) => Ok(Json(settings_json(s)).into_response()),
+        None => Err(HubspotError::new(
             StatusCode::NOT_FOUND,
             "OBJECT_NOT_FOUND",
             format!("No webhook settings found for app {app_id}"),
-        )
-        .into_response(),
+        )),
     }
 }
 
@@ -220,45 +240,37 @@ struct ThrottlingInput {
 }
 
 async fn put_settings(
+    WebhookApp(app_id): WebhookApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((version, app_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let app_id = match check(&version, &app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let input: SettingsInput = match json_body(&body) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    let Some(target_url) = input.target_url.filter(|u| !u.is_empty()) else {
-        return HubspotError::validation("targetUrl is required").into_response();
-    };
+) -> Answer {
+    let input: SettingsInput = json_body(&body)?;
+    let target_url = input
+        .target_url
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| HubspotError::validation("targetUrl is required"))?;
     match url::Url::parse(&target_url) {
         Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
         _ => {
-            return HubspotError::validation(format!("targetUrl is not a valid URL: {target_url}"))
-                .into_response();
+            return Err(HubspotError::validation(format!(
+                "targetUrl is not a valid URL: {target_url}"
+            )));
         }
     }
-    let Some(throttling) = input.throttling else {
-        return HubspotError::validation("throttling is required").into_response();
-    };
+    let throttling = input
+        .throttling
+        .ok_or_else(|| HubspotError::validation("throttling is required"))?;
     let max = throttling.max_concurrent_requests.unwrap_or(0);
     if max <= 5 {
-        return HubspotError::validation(format!(
+        return Err(HubspotError::validation(format!(
             "throttling.maxConcurrentRequests must be greater than 5, got {max}"
-        ))
-        .into_response();
+        )));
     }
     let period = throttling.period.unwrap_or_else(|| "SECONDLY".into());
     if period != "SECONDLY" && period != "ROLLING_MINUTE" {
-        return HubspotError::validation(format!(
+        return Err(HubspotError::validation(format!(
             "throttling.period must be SECONDLY or ROLLING_MINUTE, got {period}"
-        ))
-        .into_response();
+        )));
     }
     let now = now_ms();
     let mut data = sim.inner.webhooks.data();
@@ -276,31 +288,18 @@ async fn put_settings(
     };
     let out = settings_json(&s);
     data.settings.insert(app_id, s);
-    Json(out).into_response()
+    Ok(Json(out).into_response())
 }
 
-async fn delete_settings(
-    State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((version, app_id)): Path<(String, String)>,
-) -> Response {
-    let app_id = match check(&version, &app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
+async fn delete_settings(WebhookApp(app_id): WebhookApp, State(sim): State<Simulator>) -> Answer {
     sim.inner.webhooks.data().settings.remove(&app_id);
-    StatusCode::NO_CONTENT.into_response()
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn list_subscriptions(
+    WebhookApp(app_id): WebhookApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((version, app_id)): Path<(String, String)>,
-) -> Response {
-    let app_id = match check(&version, &app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
+) -> Answer {
     let results: Vec<Value> = sim
         .inner
         .webhooks
@@ -308,7 +307,7 @@ async fn list_subscriptions(
         .iter()
         .map(subscription_json)
         .collect();
-    Json(json!({"results": results})).into_response()
+    Ok(Json(json!({"results": results})).into_response())
 }
 
 #[derive(Deserialize)]
@@ -321,30 +320,21 @@ struct SubscriptionInput {
 }
 
 async fn create_subscription(
+    WebhookApp(app_id): WebhookApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((version, app_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let app_id = match check(&version, &app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let input: SubscriptionInput = match json_body(&body) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    let Some(event_type) = input.event_type else {
-        return HubspotError::validation("eventType is required").into_response();
-    };
+) -> Answer {
+    let input: SubscriptionInput = json_body(&body)?;
+    let event_type = input
+        .event_type
+        .ok_or_else(|| HubspotError::validation("eventType is required"))?;
     let property_name = input.property_name.filter(|p| !p.is_empty());
-    if let Err(msg) = validate_subscription(
+    validate_subscription(
         &event_type,
         property_name.as_deref(),
         input.object_type_id.as_deref(),
-    ) {
-        return HubspotError::validation(msg).into_response();
-    }
+    )
+    .map_err(HubspotError::validation)?;
     let cap = sim.inner.webhooks.knobs().max_subscriptions_per_app;
     let mut data = sim.inner.webhooks.data();
     let mine: Vec<&Subscription> = data
@@ -353,24 +343,22 @@ async fn create_subscription(
         .filter(|s| s.app_id == app_id)
         .collect();
     if mine.len() >= cap {
-        return HubspotError::validation(format!(
+        return Err(HubspotError::validation(format!(
             "App {app_id} already has the maximum of {cap} subscriptions"
-        ))
-        .into_response();
+        )));
     }
     if mine.iter().any(|s| {
         s.event_type == event_type
             && s.property_name == property_name
             && s.object_type_id == input.object_type_id
     }) {
-        return HubspotError::validation(format!(
+        return Err(HubspotError::validation(format!(
             "A subscription for {event_type}{} already exists",
             property_name
                 .as_deref()
                 .map(|p| format!(" ({p})"))
                 .unwrap_or_default()
-        ))
-        .into_response();
+        )));
     }
     let now = now_ms();
     let id = data.next_subscription_id;
@@ -387,37 +375,17 @@ async fn create_subscription(
     };
     let out = subscription_json(&sub);
     data.subscriptions.insert(id, sub);
-    (StatusCode::CREATED, Json(out)).into_response()
-}
-
-fn subscription_not_found(id: &str) -> Response {
-    HubspotError::new(
-        StatusCode::NOT_FOUND,
-        "OBJECT_NOT_FOUND",
-        format!("Subscription {id} not found"),
-    )
-    .with("context", json!({"id": [id]}))
-    .into_response()
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
 async fn get_subscription(
+    WebhookApp(app_id): WebhookApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((version, app_id, sub_id)): Path<(String, String, String)>,
-) -> Response {
-    let app_id = match check(&version, &app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let data = sim.inner.webhooks.data();
-    match sub_id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| data.subscriptions.get(&id))
-    {
-        Some(s) if s.app_id == app_id => Json(subscription_json(s)).into_response(),
-        _ => subscription_not_found(&sub_id),
-    }
+    Path((_, _, sub_id)): Path<(String, String, String)>,
+) -> Answer {
+    let mut data = sim.inner.webhooks.data();
+    let s = own_subscription(&mut data, app_id, &sub_id)?;
+    Ok(Json(subscription_json(s)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -426,56 +394,30 @@ struct PatchInput {
 }
 
 async fn patch_subscription(
+    WebhookApp(app_id): WebhookApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((version, app_id, sub_id)): Path<(String, String, String)>,
+    Path((_, _, sub_id)): Path<(String, String, String)>,
     body: Bytes,
-) -> Response {
-    let app_id = match check(&version, &app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let input: PatchInput = match json_body(&body) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
+) -> Answer {
+    let input: PatchInput = json_body(&body)?;
     let mut data = sim.inner.webhooks.data();
-    match sub_id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| data.subscriptions.get_mut(&id))
-    {
-        Some(s) if s.app_id == app_id => {
-            if let Some(active) = input.active {
-                s.active = active;
-                s.updated_at_ms = now_ms();
-            }
-            Json(subscription_json(s)).into_response()
-        }
-        _ => subscription_not_found(&sub_id),
+    let s = own_subscription(&mut data, app_id, &sub_id)?;
+    if let Some(active) = input.active {
+        s.active = active;
+        s.updated_at_ms = now_ms();
     }
+    Ok(Json(subscription_json(s)).into_response())
 }
 
 async fn delete_subscription(
+    WebhookApp(app_id): WebhookApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((version, app_id, sub_id)): Path<(String, String, String)>,
-) -> Response {
-    let app_id = match check(&version, &app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
+    Path((_, _, sub_id)): Path<(String, String, String)>,
+) -> Answer {
     let mut data = sim.inner.webhooks.data();
-    let id = sub_id.parse::<u64>().ok();
-    match id.and_then(|id| data.subscriptions.get(&id)) {
-        Some(s) if s.app_id == app_id => {
-            if let Some(id) = id {
-                data.subscriptions.remove(&id);
-            }
-            StatusCode::NO_CONTENT.into_response()
-        }
-        _ => subscription_not_found(&sub_id),
-    }
+    let id = own_subscription(&mut data, app_id, &sub_id)?.id;
+    data.subscriptions.remove(&id);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]
@@ -490,80 +432,43 @@ struct BatchItem {
 }
 
 async fn batch_update(
+    WebhookApp(app_id): WebhookApp,
     State(sim): State<Simulator>,
-    app: DeveloperApp,
-    Path((version, app_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    let app_id = match check(&version, &app, &app_id) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let input: BatchInput = match json_body(&body) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(),
-    };
-    let Some(inputs) = input.inputs else {
-        return HubspotError::validation("inputs is required").into_response();
-    };
-    let started = iso(now_ms());
+) -> Answer {
+    let input: BatchInput = json_body(&body)?;
+    let inputs = input
+        .inputs
+        .ok_or_else(|| HubspotError::validation("inputs is required"))?;
+    let started = now_ms();
     let mut results = Vec::new();
     let mut errors = Vec::new();
-    {
-        let mut data = sim.inner.webhooks.data();
-        for item in inputs {
-            let raw = match &item.id {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let found = raw
-                .parse::<u64>()
-                .ok()
-                .and_then(|id| data.subscriptions.get_mut(&id))
-                .filter(|s| s.app_id == app_id);
-            match (found, item.active) {
-                (Some(s), Some(active)) => {
-                    s.active = active;
-                    s.updated_at_ms = now_ms();
-                    results.push(subscription_json(s));
-                }
-                (Some(_), None) => errors.push(json!({
-                    "status": "error",
-                    "category": "VALIDATION_ERROR",
-                    "message": format!("active is required for subscription {raw}"),
-                    "context": {"id": [raw]},
-                    "errors": [],
-                    "links": {},
-                })),
-                (None, _) => errors.push(json!({
-                    "status": "error",
-                    "category": "SUBSCRIPTION_ID_NOT_FOUND",
-                    "message": format!("Subscription {raw} not found"),
-                    "context": {"id": [raw]},
-                    "errors": [],
-                    "links": {},
-                })),
+    let mut data = sim.inner.webhooks.data();
+    for item in inputs {
+        let raw = match &item.id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let context = json!({"id": [raw]});
+        match (own_subscription(&mut data, app_id, &raw), item.active) {
+            (Ok(s), Some(active)) => {
+                s.active = active;
+                s.updated_at_ms = now_ms();
+                results.push(subscription_json(s));
             }
+            (Ok(_), None) => errors.push(batch_error(
+                "VALIDATION_ERROR",
+                &format!("active is required for subscription {raw}"),
+                context,
+            )),
+            (Err(_), _) => errors.push(batch_error(
+                "SUBSCRIPTION_ID_NOT_FOUND",
+                &format!("Subscription {raw} not found"),
+                context,
+            )),
         }
     }
-    let completed = iso(now_ms());
-    if errors.is_empty() {
-        Json(json!({"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": completed}))
-            .into_response()
-    } else {
-        (
-            StatusCode::MULTI_STATUS,
-            Json(json!({
-                "status": "COMPLETE",
-                "results": results,
-                "numErrors": errors.len(),
-                "errors": errors,
-                "startedAt": started,
-                "completedAt": completed,
-            })),
-        )
-            .into_response()
-    }
+    Ok(batch_response(StatusCode::OK, results, errors, started))
 }
 
 pub(crate) fn routes() -> Router<Simulator> {

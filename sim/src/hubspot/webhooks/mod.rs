@@ -25,7 +25,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::changes::Change;
+use super::control;
 use super::errors::HubspotError;
 use super::signature::SignatureVersion;
 use super::{Config, Simulator};
@@ -276,16 +277,12 @@ async fn get_delivery_knobs(State(sim): State<Simulator>) -> Json<DeliveryKnobs>
 }
 
 async fn put_delivery_knobs(State(sim): State<Simulator>, body: Bytes) -> Response {
-    match json_body::<DeliveryKnobs>(&body) {
-        Ok(k) => {
-            sim.inner.webhooks.deliverer.set_knobs(k.clone());
-            if let Ok(mut all) = sim.inner.webhooks.knobs.write() {
-                all.delivery = k.clone();
-            }
-            Json(k).into_response()
+    control::put_knobs(json_body::<DeliveryKnobs>(&body), |k| {
+        sim.inner.webhooks.deliverer.set_knobs(k.clone());
+        if let Ok(mut all) = sim.inner.webhooks.knobs.write() {
+            all.delivery = k.clone();
         }
-        Err(e) => e.into_response(),
-    }
+    })
 }
 
 async fn get_config(State(sim): State<Simulator>) -> Json<WebhookKnobs> {
@@ -293,13 +290,9 @@ async fn get_config(State(sim): State<Simulator>) -> Json<WebhookKnobs> {
 }
 
 async fn put_config(State(sim): State<Simulator>, body: Bytes) -> Response {
-    match json_body::<WebhookKnobs>(&body) {
-        Ok(k) => {
-            sim.inner.webhooks.set_knobs(k.clone());
-            Json(k).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+    control::put_knobs(json_body::<WebhookKnobs>(&body), |k| {
+        sim.inner.webhooks.set_knobs(k.clone());
+    })
 }
 
 #[derive(Deserialize)]
