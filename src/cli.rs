@@ -40,6 +40,11 @@ pub enum Command {
     Sim(SimArgs),
     /// Run every role and both simulators in one process, on embedded defaults.
     Dev(DevArgs),
+    /// Run a benchmark and print its numbers (`--json` for one JSON object).
+    Bench(crate::commands::bench::BenchArgs),
+    /// A worker process on a test queue, used by the queue's durability tests and benchmarks.
+    #[command(hide = true)]
+    QueueProbe(crate::commands::queue_probe::ProbeArgs),
 }
 
 impl Command {
@@ -107,6 +112,15 @@ pub struct ApiArgs {
     #[arg(long, env = "HUBSYNC_API_BIND", default_value = "0.0.0.0:8080")]
     pub bind: String,
 
+    /// Bearer tokens accepted by the operator API (comma-separated; several allow rotation).
+    /// Without one the operator API answers 401 to every call.
+    #[arg(
+        long = "operator-token",
+        env = "HUBSYNC_OPERATOR_TOKENS",
+        value_delimiter = ','
+    )]
+    pub operator_tokens: Vec<String>,
+
     #[command(flatten)]
     pub state: StateArgs,
 
@@ -156,6 +170,25 @@ pub enum MigrateAction {
 /// The simulators' start configuration.
 #[derive(Debug, Clone, Args)]
 pub struct SimArgs {
+    #[command(flatten)]
+    pub binds: SimBinds,
+
+    #[command(flatten)]
+    pub seed: SeedArgs,
+
+    /// JSON file with the full HubSpot simulator configuration (portals, apps, knobs); flags
+    /// given here override its seed.
+    #[arg(long, env = "HUBSYNC_SIM_HUBSPOT_CONFIG")]
+    pub hubspot_config: Option<PathBuf>,
+
+    /// JSON file with the full Userflow simulator configuration (environments, keys, knobs).
+    #[arg(long, env = "HUBSYNC_SIM_USERFLOW_CONFIG")]
+    pub userflow_config: Option<PathBuf>,
+}
+
+/// Where the simulators listen.
+#[derive(Debug, Clone, Args)]
+pub struct SimBinds {
     /// Address of the HubSpot simulator.
     #[arg(
         long,
@@ -171,26 +204,15 @@ pub struct SimArgs {
         default_value = "127.0.0.1:8082"
     )]
     pub userflow_bind: String,
-
-    #[command(flatten)]
-    pub seed: SeedArgs,
-
-    /// JSON file with the full HubSpot simulator configuration (portals, apps, knobs); flags
-    /// given here override its seed.
-    #[arg(long, env = "HUBSYNC_SIM_HUBSPOT_CONFIG")]
-    pub hubspot_config: Option<PathBuf>,
-
-    /// JSON file with the full Userflow simulator configuration (environments, keys, knobs).
-    #[arg(long, env = "HUBSYNC_SIM_USERFLOW_CONFIG")]
-    pub userflow_config: Option<PathBuf>,
 }
 
 /// Deterministic demo data.
 #[derive(Debug, Clone, Args)]
 pub struct SeedArgs {
-    /// Seed of the generated data: the same seed gives the same data.
-    #[arg(long, env = "HUBSYNC_SIM_SEED", default_value_t = 42)]
-    pub seed: u64,
+    /// Seed of the generated data: the same seed gives the same data. Default 42 (or the
+    /// configuration file's seed).
+    #[arg(long, env = "HUBSYNC_SIM_SEED")]
+    pub seed: Option<u64>,
 
     /// HubSpot contacts per portal.
     #[arg(long, env = "HUBSYNC_SIM_CONTACTS")]
@@ -219,6 +241,15 @@ pub struct DevArgs {
     #[arg(long, env = "HUBSYNC_API_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
 
+    /// Bearer tokens accepted by the operator API (comma-separated).
+    #[arg(
+        long = "operator-token",
+        env = "HUBSYNC_OPERATOR_TOKENS",
+        value_delimiter = ',',
+        default_value = "dev-operator-token"
+    )]
+    pub operator_tokens: Vec<String>,
+
     /// Database URL (SQLite by default, in the data directory).
     #[arg(long, env = "HUBSYNC_DATABASE_URL")]
     pub database_url: Option<String>,
@@ -240,21 +271,8 @@ pub struct DevArgs {
     #[arg(long, env = "HUBSYNC_DATA_DIR", default_value = ".hubsync")]
     pub data_dir: PathBuf,
 
-    /// Address of the HubSpot simulator.
-    #[arg(
-        long,
-        env = "HUBSYNC_SIM_HUBSPOT_BIND",
-        default_value = "127.0.0.1:8081"
-    )]
-    pub hubspot_bind: String,
-
-    /// Address of the Userflow simulator.
-    #[arg(
-        long,
-        env = "HUBSYNC_SIM_USERFLOW_BIND",
-        default_value = "127.0.0.1:8082"
-    )]
-    pub userflow_bind: String,
+    #[command(flatten)]
+    pub binds: SimBinds,
 
     #[command(flatten)]
     pub seed: SeedArgs,

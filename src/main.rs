@@ -25,5 +25,7 @@ async fn main() -> anyhow::Result<()> {
         cli::Command::Migrate(args) => commands::migrate::run(args).await,
         cli::Command::Sim(args) => commands::sim::run(args).await,
         cli::Command::Dev(args) => commands::dev::run(args).await,
+        cli::Command::Bench(args) => commands::bench::run(args).await,
+        cli::Command::QueueProbe(args) => commands::queue_probe::run(args).await,
     }
 }

@@ -298,6 +298,22 @@ async fn dev_runs_every_role_and_both_simulators_with_demo_data() {
         let keys = redis_keys(&format!("{{{prefix}}}:presence:{role}:*")).await;
         assert_eq!(keys.len(), 1, "{role} presence in dev");
     }
+    let cluster: serde_json::Value = client
+        .get(format!("{api}/api/v1/cluster"))
+        .bearer_auth("dev-operator-token")
+        .send()
+        .await
+        .expect("cluster")
+        .json()
+        .await
+        .expect("json");
+    for role in ["api", "worker", "scheduler"] {
+        assert_eq!(
+            cluster["roles"][role].as_array().map(Vec::len),
+            Some(1),
+            "{cluster}"
+        );
+    }
     assert!(
         dev.output().contains("hubsync dev is running"),
         "no banner:\n{}",

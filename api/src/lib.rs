@@ -2,9 +2,12 @@
 //!
 //! Runs in: `hubsync api` (and `hubsync dev`). Owns: the HTTP routes. Must not: call HubSpot or
 //! Userflow on the request path; every side effect is a queued job run by a worker.
-//! Today it serves the health probes that orchestrators and the test harness use; the ingest
-//! and operator routes are added under `/webhooks` and `/api/v1`.
+//! Routes: health probes at the root, the operator API under `/api/v1` (bearer operator
+//! tokens, [`auth`]), webhook ingest under `/webhooks`. Errors use one envelope ([`error`]).
 
+pub mod auth;
+pub mod error;
+pub mod json;
 mod routes;
 
 use axum::Router;
@@ -17,12 +20,17 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// Redis: queues, rate limits, locks.
     pub redis: redis::aio::ConnectionManager,
+    /// Prefix of every Redis key of this cluster.
+    pub redis_prefix: String,
+    /// Bearer tokens accepted on `/api/v1`; empty disables the operator API.
+    pub operator_tokens: std::sync::Arc<[String]>,
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
+        .nest("/api/v1", routes::operator::router())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -7,7 +7,14 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     let conns = roles::connect(&args.state).await?;
     let shutdown = roles::shutdown_signal();
     let listener = roles::bind("api", &args.bind).await?;
-    serve(listener, conns, &args.state.redis_prefix, shutdown).await
+    serve(
+        listener,
+        conns,
+        &args.state.redis_prefix,
+        args.operator_tokens,
+        shutdown,
+    )
+    .await
 }
 
 /// Serves the API on `listener` until `shutdown`; shared with `hubsync dev`.
@@ -15,6 +22,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     conns: roles::Connections,
     redis_prefix: &str,
+    operator_tokens: Vec<String>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let presence = tokio::spawn(roles::presence(
@@ -23,9 +31,18 @@ pub async fn serve(
         "api",
         shutdown.clone(),
     ));
+    let operator_tokens: Vec<String> = operator_tokens
+        .into_iter()
+        .filter(|t| !t.is_empty())
+        .collect();
+    if operator_tokens.is_empty() {
+        tracing::warn!("no operator token configured: the operator API answers 401 to every call");
+    }
     let app = hubsync_api::app(hubsync_api::AppState {
         db: conns.db,
         redis: conns.redis,
+        redis_prefix: redis_prefix.to_string(),
+        operator_tokens: operator_tokens.into(),
     });
     let mut stop = shutdown;
     axum::serve(listener, app)

@@ -25,14 +25,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let db = roles::connect_db(&database_url, true).await?;
     let redis = roles::connect_redis(&redis_url).await?;
 
-    let sims = sim::start(
-        &args.hubspot_bind,
-        &args.userflow_bind,
-        &args.seed,
-        None,
-        None,
-    )
-    .await?;
+    let sims = sim::start(&args.binds, &args.seed, None, None).await?;
     let shutdown = roles::shutdown_signal();
     let listener = roles::bind("api", &args.bind).await?;
     let api_addr = listener.local_addr()?;
@@ -46,21 +39,46 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             let _ = presence.await;
         }));
     }
-    print_banner(&api_addr.to_string(), &sims, &database_url, &redis_url);
+    let operator_token = args
+        .operator_tokens
+        .first()
+        .map(String::as_str)
+        .unwrap_or("<none>");
+    print_banner(
+        &api_addr.to_string(),
+        operator_token,
+        &sims,
+        &database_url,
+        &redis_url,
+    );
     let conns = roles::Connections { db, redis };
-    api::serve(listener, conns, &args.redis_prefix, shutdown).await?;
+    api::serve(
+        listener,
+        conns,
+        &args.redis_prefix,
+        args.operator_tokens.clone(),
+        shutdown,
+    )
+    .await?;
     for t in tasks {
         let _ = t.await;
     }
     Ok(())
 }
 
-fn print_banner(api: &str, sims: &sim::Simulators, database_url: &str, redis_url: &str) {
+fn print_banner(
+    api: &str,
+    operator_token: &str,
+    sims: &sim::Simulators,
+    database_url: &str,
+    redis_url: &str,
+) {
     let hs = sims.hubspot.base_url();
     let uf = sims.userflow.base_url();
     println!(
         "\nhubsync dev is running (Ctrl-C stops everything)\n\
          \n  API                  http://{api}  (health: http://{api}/healthz, readiness: http://{api}/readyz)\
+         \n    live replicas      curl -H 'Authorization: Bearer {operator_token}' http://{api}/api/v1/cluster\
          \n  HubSpot simulator    {hs}\
          \n    contacts           curl -H 'Authorization: Bearer pat-sim-62515' {hs}/crm/v3/objects/contacts\
          \n    OAuth authorize    {hs}/oauth/authorize?client_id=sim-client-id&redirect_uri=http://{api}/oauth/hubspot/callback&scope=crm.objects.contacts.read\

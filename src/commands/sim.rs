@@ -3,7 +3,7 @@
 use anyhow::Context;
 use hubsync_sim::{hubspot, serve, userflow};
 
-use crate::cli::{SeedArgs, SimArgs};
+use crate::cli::{SeedArgs, SimArgs, SimBinds};
 use crate::roles;
 
 /// Both simulators, running.
@@ -15,14 +15,15 @@ pub struct Simulators {
 /// Builds the configurations from files and flags, starts both simulators and prints their
 /// `listening` lines; shared with `hubsync dev`.
 pub async fn start(
-    hubspot_bind: &str,
-    userflow_bind: &str,
+    binds: &SimBinds,
     seed: &SeedArgs,
     hubspot_file: Option<&std::path::Path>,
     userflow_file: Option<&std::path::Path>,
 ) -> anyhow::Result<Simulators> {
     let mut hs: hubspot::Config = read_json(hubspot_file)?;
-    hs.seed.seed = seed.seed;
+    if let Some(n) = seed.seed {
+        hs.seed.seed = n;
+    }
     if let Some(n) = seed.contacts {
         hs.seed.contacts = n;
     }
@@ -33,20 +34,22 @@ pub async fn start(
         hs.seed.deals = n;
     }
     let mut uf: userflow::Config = read_json(userflow_file)?;
-    uf.seed.seed = seed.seed;
+    if let Some(n) = seed.seed {
+        uf.seed.seed = n;
+    }
     if let Some(n) = seed.users {
         uf.seed.users = n;
     }
     if let Some(n) = seed.groups {
         uf.seed.groups = n;
     }
-    let hubspot = serve::spawn(hubspot_bind, hubspot::Simulator::new(hs).router())
+    let hubspot = serve::spawn(&binds.hubspot_bind, hubspot::Simulator::new(hs).router())
         .await
-        .with_context(|| format!("cannot listen on {hubspot_bind}"))?;
+        .with_context(|| format!("cannot listen on {}", binds.hubspot_bind))?;
     println!("listening role=sim-hubspot addr={}", hubspot.addr);
-    let userflow = serve::spawn(userflow_bind, userflow::Simulator::new(uf).router())
+    let userflow = serve::spawn(&binds.userflow_bind, userflow::Simulator::new(uf).router())
         .await
-        .with_context(|| format!("cannot listen on {userflow_bind}"))?;
+        .with_context(|| format!("cannot listen on {}", binds.userflow_bind))?;
     println!("listening role=sim-userflow addr={}", userflow.addr);
     Ok(Simulators { hubspot, userflow })
 }
@@ -65,8 +68,7 @@ fn read_json<T: serde::de::DeserializeOwned + Default>(
 
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let sims = start(
-        &args.hubspot_bind,
-        &args.userflow_bind,
+        &args.binds,
         &args.seed,
         args.hubspot_config.as_deref(),
         args.userflow_config.as_deref(),

@@ -68,7 +68,12 @@ mod tests {
         let redis = redis::aio::ConnectionManager::new(client)
             .await
             .expect("redis");
-        AppState { db, redis }
+        AppState {
+            db,
+            redis,
+            redis_prefix: "test-health".into(),
+            operator_tokens: vec!["op-token".to_string()].into(),
+        }
     }
 
     async fn get(state: AppState, path: &str) -> (u16, serde_json::Value) {

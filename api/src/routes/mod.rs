@@ -1,3 +1,4 @@
 //! Routes, one module per audience and resource.
 
 pub(crate) mod health;
+pub(crate) mod operator;

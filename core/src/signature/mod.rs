@@ -30,8 +30,9 @@ pub enum SignatureError {
     Mismatch,
 }
 
-/// Constant-time equality of two byte strings (length is not secret).
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Constant-time equality of two byte strings (length is not secret). Used for signatures and
+/// for operator tokens alike.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }

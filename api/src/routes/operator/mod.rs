@@ -1,0 +1,12 @@
+//! The operator API under `/api/v1`: every route requires an operator token
+//! ([`crate::auth::Operator`]).
+
+pub(crate) mod cluster;
+
+use axum::Router;
+
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().merge(cluster::router())
+}
