@@ -51,7 +51,7 @@ impl Command {
     /// Log filter used when `RUST_LOG` is not set.
     pub fn default_filter(&self) -> &'static str {
         match self {
-            Command::Dev(_) => "info,sqlx=warn,tower_http=warn",
+            Command::Dev(_) => "info,sqlx=warn,sea_orm_migration=warn,tower_http=warn",
             _ => "info,sqlx=warn",
         }
     }
@@ -120,6 +120,11 @@ pub struct ApiArgs {
         value_delimiter = ','
     )]
     pub operator_tokens: Vec<String>,
+
+    /// Require an operator token on `/metrics` too. By default it is open, as Prometheus
+    /// scrapers expect; keep the API port private to the cluster then.
+    #[arg(long, env = "HUBSYNC_METRICS_REQUIRE_TOKEN", default_value_t = false)]
+    pub metrics_require_token: bool,
 
     #[command(flatten)]
     pub state: StateArgs,

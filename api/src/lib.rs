@@ -2,16 +2,23 @@
 //!
 //! Runs in: `hubsync api` (and `hubsync dev`). Owns: the HTTP routes. Must not: call HubSpot or
 //! Userflow on the request path; every side effect is a queued job run by a worker.
-//! Routes: health probes at the root, the operator API under `/api/v1` (bearer operator
-//! tokens, [`auth`]), webhook ingest under `/webhooks`. Errors use one envelope ([`error`]).
+//! Routes: health probes and Prometheus metrics (`/metrics`) at the root, the operator API
+//! under `/api/v1` (bearer operator tokens, [`auth`]; queues in [`queues`]), webhook ingest
+//! under `/webhooks`. Errors use one envelope ([`error`]).
 
 pub mod auth;
 pub mod error;
 pub mod json;
+mod query;
+pub mod queues;
 mod routes;
+#[cfg(test)]
+mod test_support;
 
 use axum::Router;
 use sea_orm::DatabaseConnection;
+
+pub use queues::Queues;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -24,12 +31,18 @@ pub struct AppState {
     pub redis_prefix: String,
     /// Bearer tokens accepted on `/api/v1`; empty disables the operator API.
     pub operator_tokens: std::sync::Arc<[String]>,
+    /// The cluster's job queues (`realtime`, `bulk`) under `redis_prefix`.
+    pub queues: Queues,
+    /// Whether `GET /metrics` also needs an operator token (default false: open, as
+    /// Prometheus scrapers expect; keep the port private or set this).
+    pub metrics_require_token: bool,
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
+        .merge(routes::metrics::router())
         .nest("/api/v1", routes::operator::router())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -32,13 +32,17 @@
 local ring_key, delayed_key, marker_key, stats_key, tenants_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local P = ARGV[1]
 local now = now_ms()
+-- Numbers passed to redis.call are formatted with printf on every call: format once.
+local now_s = tostring(now)
 local out = {}
 local woke = false
 local enq, dup, coal = 0, 0, 0
+-- per state, tenant -> new jobs; the tenant counters are updated once per call
+local counts = { waiting = {}, delayed = {} }
 
 for i = 2, #ARGV, 10 do
   local id, tenant, payload = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local max_attempts, delay = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
+  local delay = tonumber(ARGV[i + 4])
   local idem, idem_ttl = ARGV[i + 5], tonumber(ARGV[i + 6])
   local co, co_mode, meta = ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
   local done = false
@@ -89,9 +93,11 @@ for i = 2, #ARGV, 10 do
     local due = now + delay
     local state = 'waiting'
     if delay > 0 then state = 'delayed' end
+    local due_s = now_s
+    if delay > 0 then due_s = tostring(due) end
     redis.call('HSET', jk, 'tenant', tenant, 'payload', payload, 'state', state,
-      'attempts', 0, 'max_attempts', max_attempts, 'deferrals', 0, 'reclaims', 0,
-      'enq_ms', now, 'due_ms', due, 'meta', meta, 'idem', idem, 'co', co)
+      'attempts', '0', 'max_attempts', ARGV[i + 3], 'deferrals', '0', 'reclaims', '0',
+      'enq_ms', now_s, 'due_ms', due_s, 'meta', meta, 'idem', idem, 'co', co)
     if state == 'waiting' then
       push_waiting(P, ring_key, tenant, id, false)
       woke = true
@@ -100,9 +106,9 @@ for i = 2, #ARGV, 10 do
       redis.call('ZADD', delayed_key, due, id)
       out[#out + 1] = 2
     end
-    tcount(tenants_key, state, tenant, 1)
+    counts[state][tenant] = (counts[state][tenant] or 0) + 1
     if idem ~= '' and idem_ttl > 0 then
-      redis.call('SET', P .. ':idem:' .. idem, id, 'PX', idem_ttl)
+      redis.call('SET', P .. ':idem:' .. idem, id, 'PX', ARGV[i + 6])
     end
     if co ~= '' then
       redis.call('SET', P .. ':co:' .. co, id)
@@ -112,6 +118,9 @@ for i = 2, #ARGV, 10 do
   end
 end
 
+for state, per in pairs(counts) do
+  for tenant, n in pairs(per) do tcount(tenants_key, state, tenant, n) end
+end
 if woke then redis.call('ZADD', marker_key, 0, 'r') end
 if enq > 0 then redis.call('HINCRBY', stats_key, 'enqueued', enq) end
 if dup > 0 then redis.call('HINCRBY', stats_key, 'duplicate', dup) end

@@ -3,9 +3,11 @@
 //! Fetching is a small state machine driven by `poll_next`: `lease_next` (up to `prefetch`
 //! jobs, tenants round robin) → if nothing came back, `BZPOPMIN <marker>` on a dedicated
 //! connection for at most `idle_block` (or until the next delayed job is due) → `lease_next`
-//! again. Enqueue adds the marker, so an idle worker wakes within a round trip. Redis errors
-//! are logged and retried after a capped backoff; `poll_next` never yields `Err` or `None`,
-//! which would end the apalis worker.
+//! again. Enqueue adds the marker, so an idle worker wakes within a round trip. Under a
+//! backlog (the last lease came back full) the next `lease_next` is sent once fewer than half
+//! of `prefetch` jobs remain buffered, so the worker never waits on a lease round trip.
+//! Redis errors are logged and retried after a capped backoff; `poll_next` never yields `Err`
+//! or `None`, which would end the apalis worker.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -63,6 +65,9 @@ pub struct RedisQueue<T> {
     rx: Option<mpsc::UnboundedReceiver<SettleReq>>,
     fetch: Fetch,
     buffer: VecDeque<LeasedJob>,
+    /// The last lease came back full (a backlog is likely): lease the next batch before the
+    /// buffer runs dry, so the worker never idles on a lease round trip.
+    ahead: bool,
     waiter: Option<MultiplexedConnection>,
     pause: Pause,
     close: Close,
@@ -124,6 +129,7 @@ impl<T> RedisQueue<T> {
             rx: Some(rx),
             fetch: Fetch::Idle,
             buffer: VecDeque::new(),
+            ahead: false,
             waiter: None,
             pause: Pause::new(),
             close: Close::Open,
@@ -233,45 +239,109 @@ impl<T> RedisQueue<T> {
     }
 
     fn accept(&mut self, batch: LeaseBatch) {
+        self.ahead = batch.jobs.len() >= self.shared.cfg.prefetch;
         for j in &batch.jobs {
             self.registry.insert(&j.id, &j.token);
         }
         self.buffer.extend(batch.jobs);
     }
 
-    fn releasing(&mut self) -> Close {
-        match self.release_future() {
-            Some(f) => Close::Releasing(f),
-            None => Close::Closed,
+    /// Lease ahead: while jobs remain buffered, start the next `lease_next` once the buffer
+    /// is down to less than half of `prefetch` (after a full lease only), and collect its
+    /// result when it is in. The buffer thus holds at most `1.5 × prefetch` jobs.
+    fn lease_ahead(&mut self, cx: &mut Context<'_>) {
+        if matches!(self.fetch, Fetch::Idle)
+            && self.ahead
+            && self.buffer.len() < self.shared.cfg.prefetch.div_ceil(2)
+        {
+            self.fetch = Fetch::Leasing(self.lease_future());
+        }
+        self.collect_ahead(cx);
+    }
+
+    /// Takes in the result of a lease in flight, if it is in. Also called from `poll_ready`:
+    /// while every slot is busy apalis does not call `poll_next`, and leased jobs must reach
+    /// the registry (whose leases the keeper renews) without waiting for a free slot.
+    fn collect_ahead(&mut self, cx: &mut Context<'_>) {
+        if let Fetch::Leasing(f) = &mut self.fetch
+            && let Poll::Ready(res) = f.as_mut().poll(cx)
+        {
+            self.on_lease(res);
         }
     }
 
-    fn release_future(&mut self) -> Option<BoxFuture<'static, ()>> {
-        if self.buffer.is_empty() {
-            return None;
+    /// Next fetch state after a `lease_next` answered.
+    fn on_lease(&mut self, res: Result<LeaseBatch>) {
+        self.fetch = Fetch::Idle;
+        match res {
+            Ok(batch) if batch.jobs.is_empty() => {
+                self.pause.reset();
+                self.ahead = false;
+                if !self.buffer.is_empty() {
+                    // A lease sent ahead found nothing more; the buffer still has work.
+                    return;
+                }
+                let idle = self.shared.cfg.idle_block;
+                let block = match batch.next_due {
+                    NextDue::In(d) => d.min(idle),
+                    NextDue::Paused | NextDue::Never => idle,
+                };
+                // A zero block means due jobs remain beyond one promotion chunk: lease again.
+                if !block.is_zero() {
+                    self.fetch = Fetch::Waiting(self.wait_future(block));
+                }
+            }
+            Ok(batch) => {
+                self.pause.reset();
+                self.accept(batch);
+            }
+            Err(e) => self.backoff("lease_next", &e),
         }
+    }
+
+    fn releasing(&mut self) -> Close {
+        Close::Releasing(self.release_future())
+    }
+
+    /// Gives back the buffered (never started) jobs and deregisters the worker from
+    /// `P:workers`. apalis closes the backend only once nothing runs any more, so renewals
+    /// stop first; deregistering here rather than when the keeper ends means a process that
+    /// exits right after its workers leaves no worker entry behind.
+    fn release_future(&mut self) -> BoxFuture<'static, ()> {
         let held: Vec<(String, String)> = self.buffer.drain(..).map(|j| (j.id, j.token)).collect();
         let shared = self.shared.clone();
         let registry = self.registry.clone();
-        Some(Box::pin(async move {
+        let worker_id = self.worker_id.clone();
+        registry.close();
+        Box::pin(async move {
             let mut conn = shared.conn.clone();
-            let mut pause = Pause::new();
-            for _ in 0..5 {
-                match ops::release_jobs::run(&mut conn, &shared.keys, &held).await {
-                    Ok(n) => {
-                        tracing::info!(queue = %shared.cfg.name, released = n, "released unstarted jobs");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "release failed; the leases will expire instead");
-                        tokio::time::sleep(pause.bump()).await;
+            if !held.is_empty() {
+                let mut pause = Pause::new();
+                for _ in 0..5 {
+                    match ops::release_jobs::run(&mut conn, &shared.keys, &held).await {
+                        Ok(n) => {
+                            tracing::info!(queue = %shared.cfg.name, released = n, "released unstarted jobs");
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "release failed; the leases will expire instead");
+                            tokio::time::sleep(pause.bump()).await;
+                        }
                     }
                 }
+                for (id, _) in &held {
+                    registry.remove(id);
+                }
             }
-            for (id, _) in &held {
-                registry.remove(id);
+            let res: redis::RedisResult<()> = redis::cmd("ZREM")
+                .arg(&shared.keys.workers)
+                .arg(&worker_id)
+                .query_async(&mut conn)
+                .await;
+            if let Err(e) = res {
+                tracing::debug!(error = %e, worker = %worker_id, "deregistering the worker failed; the reaper forgets it within an hour");
             }
-        }))
+        })
     }
 }
 
@@ -331,10 +401,11 @@ impl<T: DeserializeOwned + Send + 'static> Backend for RedisQueue<T> {
 
     fn poll_ready(
         &mut self,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         _worker: &WorkerContext,
     ) -> Poll<Result<(), QueueError>> {
         self.start_background();
+        self.collect_ahead(cx);
         Poll::Ready(Ok(()))
     }
 
@@ -345,6 +416,7 @@ impl<T: DeserializeOwned + Send + 'static> Backend for RedisQueue<T> {
     ) -> Poll<Option<Result<Task<T>, QueueError>>> {
         loop {
             if let Some(job) = self.buffer.pop_front() {
+                self.lease_ahead(cx);
                 if let Some(task) = self.decode(job) {
                     return Poll::Ready(Some(Ok(task)));
                 }
@@ -352,28 +424,10 @@ impl<T: DeserializeOwned + Send + 'static> Backend for RedisQueue<T> {
             }
             match &mut self.fetch {
                 Fetch::Idle => self.fetch = Fetch::Leasing(self.lease_future()),
-                Fetch::Leasing(f) => match ready!(f.as_mut().poll(cx)) {
-                    Ok(batch) => {
-                        self.pause.reset();
-                        if batch.jobs.is_empty() {
-                            let idle = self.shared.cfg.idle_block;
-                            let block = match batch.next_due {
-                                NextDue::In(d) => d.min(idle),
-                                NextDue::Paused | NextDue::Never => idle,
-                            };
-                            if block.is_zero() {
-                                // Due jobs remain beyond one promotion chunk: lease again.
-                                self.fetch = Fetch::Idle;
-                            } else {
-                                self.fetch = Fetch::Waiting(self.wait_future(block));
-                            }
-                        } else {
-                            self.accept(batch);
-                            self.fetch = Fetch::Idle;
-                        }
-                    }
-                    Err(e) => self.backoff("lease_next", &e),
-                },
+                Fetch::Leasing(f) => {
+                    let res = ready!(f.as_mut().poll(cx));
+                    self.on_lease(res);
+                }
                 Fetch::Waiting(f) => {
                     let (conn, res) = ready!(f.as_mut().poll(cx));
                     self.waiter = conn;
@@ -449,7 +503,8 @@ impl<T: DeserializeOwned + Send + 'static> BackendConfig for RedisQueue<T> {
         let tx = match &self.tx {
             Some(tx) => tx.clone(),
             None => {
-                // Closed before: start over with a fresh channel.
+                // Closed before: start over with a fresh channel and registry.
+                self.registry = Arc::new(Registry::default());
                 let (tx, rx) = mpsc::unbounded_channel();
                 self.tx = Some(tx.clone());
                 self.rx = Some(rx);

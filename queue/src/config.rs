@@ -17,7 +17,11 @@ pub struct QueueConfig {
     /// Lease of a fetched job. The keeper renews it every `lease / 3`; when a worker dies the
     /// job is visible again after at most `lease + reaper_period`. Default 5 s.
     pub lease: Duration,
-    /// Jobs leased per fetch (1..=256). Keep it at or below the worker's concurrency. Default 8.
+    /// Jobs leased per fetch (1..=256). Keep it at or below the worker's concurrency. After a
+    /// full lease the next one starts when fewer than half remain buffered, so a worker holds
+    /// at most `1.5 × prefetch` unstarted jobs. Larger values mean fewer Redis calls per job
+    /// (`hubsync bench queue`: ≈35,000 no-op jobs/s at 8, ≈60,000 at 64 with 64 in flight).
+    /// Default 8.
     pub prefetch: usize,
     /// How long an idle worker blocks on the wake-up marker before polling again. Enqueue
     /// wakes idle workers at once, so this is only a safety net. Default 1 s.

@@ -5,7 +5,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -62,9 +65,20 @@ pub(crate) struct SettleReq {
 #[derive(Default)]
 pub(crate) struct Registry {
     map: Mutex<HashMap<String, String>>,
+    /// Set when the backend closes: the keeper renews nothing more (nor writes the beat).
+    closed: AtomicBool,
 }
 
 impl Registry {
+    /// The worker has closed: stop renewing.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
     pub fn insert(&self, id: &str, token: &str) {
         if let Ok(mut m) = self.map.lock() {
             m.insert(id.to_owned(), token.to_owned());
@@ -156,6 +170,9 @@ pub(crate) async fn run(
 }
 
 async fn renew(shared: &Shared, worker_id: &str, registry: &Registry) {
+    if registry.is_closed() {
+        return;
+    }
     let held = registry.snapshot();
     let mut conn = shared.conn.clone();
     let lease_ms = ops::ms(shared.cfg.lease);

@@ -4,7 +4,7 @@
 //!
 //! | Key | Type | Content | Written by |
 //! |---|---|---|---|
-//! | `P:job:<id>` | HASH | `payload`, `tenant`, `state` (waiting/delayed/active/completed/dead), `attempts`, `max_attempts`, `deferrals`, `reclaims`, `lease_seq`, `enq_ms`, `due_ms`, `started_ms`, `done_ms`, `died_ms`, `lease` (fencing token), `owner`, `last_error`, `last_defer`, `idem`, `co`, `meta` (JSON) | all scripts |
+//! | `P:job:<id>` | HASH | `payload`, `tenant`, `state` (waiting/delayed/active/completed/dead), `attempts`, `max_attempts`, `deferrals`, `reclaims`, `enq_ms`, `due_ms`, `started_ms`, `done_ms`, `died_ms`, `lease` (fencing token `<worker id>:<lease call>:<n>`), `owner`, `last_error`, `last_defer`, `idem`, `co`, `meta` (JSON) | all scripts |
 //! | `P:w:<tenant>` | LIST | waiting job ids of one tenant (FIFO; released/reclaimed jobs go first) | enqueue, lease, release, promote, reclaim, retry_dead, discard |
 //! | `P:ring` | LIST | tenants with waiting jobs, served round robin; tenant in ring ⇔ `P:w:<tenant>` non-empty | same |
 //! | `P:delayed` | ZSET | id → due ms (scheduled pushes, backoff, retry-at) | enqueue, retry_or_bury, promote, lease |

@@ -31,7 +31,8 @@
 //!
 //! Within a queue, tenants are served round robin (one job per tenant in turn), so a tenant
 //! with a million waiting jobs delays another tenant's next job by at most about
-//! `prefetch + concurrency` jobs.
+//! `1.5 × prefetch + concurrency` jobs (a lease call spreads its `prefetch` jobs evenly over
+//! the tenants at the head of the ring).
 //!
 //! # Retry policy
 //!
@@ -65,3 +66,7 @@ pub use job::{EnqueueOutcome, JobId, JobInfo, JobRecord, JobState, NewJob};
 pub use keeper::SettleOutcome;
 pub use layer::{LeaseLayer, LeaseService};
 pub use reaper::ReapReport;
+
+/// The cluster's queues, realtime first. Every role builds its [`QueueConfig`]s from this
+/// list with `QueueConfig::new(<redis prefix>, name)`; the operator API serves exactly these.
+pub const QUEUE_NAMES: [&str; 2] = ["realtime", "bulk"];

@@ -1068,3 +1068,112 @@ async fn worker_survives_unreachable_redis() {
     );
     worker.stop().await;
 }
+
+/// A graceful stop deregisters the worker from `P:workers` before the worker returns, so a
+/// process that exits right after its `Monitor` (runtime dropped, background tasks
+/// cancelled) leaves no worker entry behind.
+#[test]
+fn graceful_stop_deregisters_the_worker_before_returning() {
+    use apalis::prelude::*;
+
+    async fn handle(_job: TestJob) -> Result<(), JobError> {
+        Ok(())
+    }
+    let tq = TestQueue::new(|_| {});
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let producer = tq.producer::<TestJob>();
+        let admin = tq.admin();
+        let client = producer.clone();
+        let monitor = Monitor::new()
+            .register_n(2, move |i, _| {
+                WorkerBuilder::new(format!("w-{i}"))
+                    .backend(hubsync_queue::RedisQueue::from_client(&client))
+                    .concurrency(2)
+                    .build(handle)
+            })
+            .shutdown_timeout(Duration::from_secs(20));
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(monitor.run_with_signal(async move {
+            let _ = stop_rx.await;
+            Ok(())
+        }));
+        producer
+            .enqueue(NewJob::new("t", TestJob::new(1)))
+            .await
+            .expect("enqueue");
+        eventually(WAIT, "job done and workers registered", || async {
+            let s = admin.stats(Duration::from_secs(60)).await.expect("stats");
+            s.counters.get("completed") == Some(&1) && s.live_workers == 2
+        })
+        .await;
+        let _ = stop_tx.send(());
+        running.await.expect("join").expect("monitor exits cleanly");
+    });
+    // What a process does when `main` returns: background tasks are cancelled.
+    drop(rt);
+    let mut conn = tq.client.get_connection().expect("redis");
+    let workers: Vec<String> = redis::cmd("ZRANGE")
+        .arg(format!("{{{}:q}}:workers", tq.cfg.prefix))
+        .arg(0)
+        .arg(-1)
+        .query(&mut conn)
+        .expect("ZRANGE");
+    assert!(workers.is_empty(), "left behind: {workers:?}");
+}
+
+/// A lease sent ahead while every slot is busy must still be renewed: its jobs reach the
+/// keeper's registry from `poll_ready`, not only when a slot frees up. With a lease much
+/// shorter than the jobs, a lost lease would show up as a reclaim and a second run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_sent_ahead_are_renewed_while_slots_are_busy() {
+    let tq = TestQueue::new(|c| {
+        c.prefetch = 4;
+        c.lease = Duration::from_millis(400);
+        c.reaper_period = Duration::from_millis(50);
+    });
+    let producer = tq.producer::<TestJob>();
+    let admin = tq.admin();
+    let runs = Arc::new(Mutex::new(HashMap::<u64, u32>::new()));
+    let r = runs.clone();
+    let worker = spawn_worker(
+        tq.queue(),
+        4,
+        behavior(move |job, _| {
+            let r = r.clone();
+            async move {
+                *r.lock().expect("lock").entry(job.n).or_default() += 1;
+                tokio::time::sleep(Duration::from_millis(1200)).await;
+                Ok(())
+            }
+        }),
+    );
+    let jobs = (0..12).map(|n| NewJob::new("t", TestJob::new(n))).collect();
+    producer.enqueue_many(jobs).await.expect("enqueue");
+    eventually(WAIT, "12 completed", || async {
+        admin
+            .stats(Duration::from_secs(60))
+            .await
+            .expect("stats")
+            .counters
+            .get("completed")
+            == Some(&12)
+    })
+    .await;
+    let stats = admin.stats(Duration::from_secs(60)).await.expect("stats");
+    assert_eq!(
+        stats.counters.get("reclaimed"),
+        None,
+        "{:?}",
+        stats.counters
+    );
+    assert_eq!(stats.counters.get("stale"), None, "{:?}", stats.counters);
+    let runs = runs.lock().expect("lock").clone();
+    assert_eq!(runs.len(), 12);
+    assert!(runs.values().all(|&n| n == 1), "runs per job: {runs:?}");
+    worker.stop().await;
+}

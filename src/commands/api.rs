@@ -1,5 +1,7 @@
 //! `hubsync api`.
 
+use anyhow::Context;
+
 use crate::cli::ApiArgs;
 use crate::roles;
 
@@ -7,22 +9,45 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     let conns = roles::connect(&args.state).await?;
     let shutdown = roles::shutdown_signal();
     let listener = roles::bind("api", &args.bind).await?;
+    let queues = queues(&args.state.redis_url, &args.state.redis_prefix)?;
+    let access = Access {
+        operator_tokens: args.operator_tokens,
+        metrics_require_token: args.metrics_require_token,
+    };
     serve(
         listener,
         conns,
+        queues,
         &args.state.redis_prefix,
-        args.operator_tokens,
+        access,
         shutdown,
     )
     .await
+}
+
+/// Who may call what.
+pub struct Access {
+    /// Bearer tokens for `/api/v1` (empty strings are ignored).
+    pub operator_tokens: Vec<String>,
+    /// Whether `/metrics` also needs an operator token.
+    pub metrics_require_token: bool,
+}
+
+/// The cluster's queues (`hubsync_queue::QUEUE_NAMES` under `redis_prefix`) for the operator
+/// API and `/metrics`; connects lazily.
+pub fn queues(redis_url: &str, redis_prefix: &str) -> anyhow::Result<hubsync_api::Queues> {
+    let client = redis::Client::open(redis_url)
+        .with_context(|| format!("bad Redis URL {}", roles::redact(redis_url)))?;
+    hubsync_api::Queues::new(client, redis_prefix).context("configuring the queues")
 }
 
 /// Serves the API on `listener` until `shutdown`; shared with `hubsync dev`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     conns: roles::Connections,
+    queues: hubsync_api::Queues,
     redis_prefix: &str,
-    operator_tokens: Vec<String>,
+    access: Access,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let presence = tokio::spawn(roles::presence(
@@ -31,7 +56,8 @@ pub async fn serve(
         "api",
         shutdown.clone(),
     ));
-    let operator_tokens: Vec<String> = operator_tokens
+    let operator_tokens: Vec<String> = access
+        .operator_tokens
         .into_iter()
         .filter(|t| !t.is_empty())
         .collect();
@@ -43,6 +69,8 @@ pub async fn serve(
         redis: conns.redis,
         redis_prefix: redis_prefix.to_string(),
         operator_tokens: operator_tokens.into(),
+        queues,
+        metrics_require_token: access.metrics_require_token,
     });
     let mut stop = shutdown;
     axum::serve(listener, app)

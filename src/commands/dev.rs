@@ -52,11 +52,16 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         &redis_url,
     );
     let conns = roles::Connections { db, redis };
+    let queues = api::queues(&redis_url, &args.redis_prefix)?;
     api::serve(
         listener,
         conns,
+        queues,
         &args.redis_prefix,
-        args.operator_tokens.clone(),
+        api::Access {
+            operator_tokens: args.operator_tokens.clone(),
+            metrics_require_token: false,
+        },
         shutdown,
     )
     .await?;
@@ -79,6 +84,8 @@ fn print_banner(
         "\nhubsync dev is running (Ctrl-C stops everything)\n\
          \n  API                  http://{api}  (health: http://{api}/healthz, readiness: http://{api}/readyz)\
          \n    live replicas      curl -H 'Authorization: Bearer {operator_token}' http://{api}/api/v1/cluster\
+         \n    queues             curl -H 'Authorization: Bearer {operator_token}' http://{api}/api/v1/queues\
+         \n    metrics            http://{api}/metrics\
          \n  HubSpot simulator    {hs}\
          \n    contacts           curl -H 'Authorization: Bearer pat-sim-62515' {hs}/crm/v3/objects/contacts\
          \n    OAuth authorize    {hs}/oauth/authorize?client_id=sim-client-id&redirect_uri=http://{api}/oauth/hubspot/callback&scope=crm.objects.contacts.read\

@@ -154,6 +154,56 @@ impl Proc {
         }
     }
 
+    /// The process id (`None` once it has been reaped).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Whether the process is still running (has not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGKILL: no cleanup at all (as if the machine lost the process); waits for the exit.
+    pub async fn kill9(&mut self) -> std::process::ExitStatus {
+        let _ = self.child.start_kill();
+        match tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await {
+            Ok(status) => status.expect("wait"),
+            Err(_) => panic!("hubsync survived SIGKILL for 10 s"),
+        }
+    }
+
+    /// Waits for a printed line starting with `prefix` and returns it; fails early if the
+    /// process exits.
+    pub async fn wait_line(&mut self, prefix: &str, timeout: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(l) = self
+                .output
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.starts_with(prefix))
+            {
+                return l.clone();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                panic!(
+                    "hubsync exited with {status} before printing {prefix:?}:\n{}",
+                    self.output()
+                );
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "hubsync did not print {prefix:?} within {timeout:?}:\n{}",
+                    self.output()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits for the process to exit by itself (at most `timeout`).
     pub async fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
         match tokio::time::timeout(timeout, self.child.wait()).await {

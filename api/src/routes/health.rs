@@ -59,21 +59,7 @@ mod tests {
     use crate::{AppState, app};
 
     async fn state() -> AppState {
-        let db = hubsync_entities::connect("sqlite::memory:")
-            .await
-            .expect("sqlite");
-        let url = std::env::var("HUBSYNC_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        let client = redis::Client::open(url).expect("redis url");
-        let redis = redis::aio::ConnectionManager::new(client)
-            .await
-            .expect("redis");
-        AppState {
-            db,
-            redis,
-            redis_prefix: "test-health".into(),
-            operator_tokens: vec!["op-token".to_string()].into(),
-        }
+        crate::test_support::state(&["op-token"]).await
     }
 
     async fn get(state: AppState, path: &str) -> (u16, serde_json::Value) {

@@ -1,4 +1,5 @@
 //! Routes, one module per audience and resource.
 
 pub(crate) mod health;
+pub(crate) mod metrics;
 pub(crate) mod operator;

@@ -1,6 +1,9 @@
 //! `lease_next.lua`: promote due jobs, then lease up to `max_jobs`, tenants round robin.
 
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use redis::aio::ConnectionManager;
 
@@ -9,6 +12,10 @@ use crate::{Result, keys::Keys};
 
 lua_script!("lease_next.lua");
 pub(crate) const NUM_KEYS: usize = 7;
+
+/// Lease calls made by this process. Tokens are `<worker_id>:<call>:<n>`: unique because
+/// worker ids are, and without a per-job counter in Redis.
+static CALLS: AtomicU64 = AtomicU64::new(0);
 
 /// One leased job as returned by the script.
 #[derive(Debug, Clone)]
@@ -61,7 +68,8 @@ pub(crate) async fn run(
     inv.arg(worker_id)
         .arg(lease_ms)
         .arg(max_jobs)
-        .arg(promote_chunk);
+        .arg(promote_chunk)
+        .arg(CALLS.fetch_add(1, Ordering::Relaxed));
     let reply = array("lease_next", inv.invoke_async(conn).await?)?;
     let Some((head, rest)) = reply.split_first() else {
         return Err(protocol("lease_next", "empty reply".to_owned()));

@@ -86,25 +86,7 @@ mod tests {
     use crate::{AppState, app};
 
     async fn state(tokens: &[&str]) -> AppState {
-        let db = hubsync_entities::connect("sqlite::memory:")
-            .await
-            .expect("sqlite");
-        let url = std::env::var("HUBSYNC_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        let client = redis::Client::open(url).expect("redis url");
-        let redis = redis::aio::ConnectionManager::new(client)
-            .await
-            .expect("redis");
-        AppState {
-            db,
-            redis,
-            redis_prefix: format!("test-{}", uuid::Uuid::new_v4().simple()),
-            operator_tokens: tokens
-                .iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .into(),
-        }
+        crate::test_support::state(tokens).await
     }
 
     async fn get(state: AppState, auth: Option<&str>) -> (u16, serde_json::Value) {

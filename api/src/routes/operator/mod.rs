@@ -2,11 +2,14 @@
 //! ([`crate::auth::Operator`]).
 
 pub(crate) mod cluster;
+pub(crate) mod queues;
 
 use axum::Router;
 
 use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().merge(cluster::router())
+    Router::new()
+        .merge(cluster::router())
+        .merge(queues::router())
 }
