@@ -145,6 +145,48 @@ async fn idempotency_under_concurrent_pushers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coalescing_under_concurrent_pushers_keeps_one_pending_job_per_key() {
+    let tq = TestQueue::new(|_| {});
+    let producer = tq.producer::<TestJob>();
+    let mut tasks = Vec::new();
+    for pusher in 0..8u64 {
+        let p = producer.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for k in 0..25u64 {
+                let job = NewJob::new("t", TestJob::new(pusher * 100 + k))
+                    .coalesce_key(format!("contact-{}", k % 5));
+                out.push((k % 5, p.enqueue(job).await.expect("enqueue")));
+            }
+            out
+        }));
+    }
+    let mut by_key: HashMap<u64, HashSet<String>> = HashMap::new();
+    let mut new = 0;
+    for t in tasks {
+        for (k, o) in t.await.expect("pusher") {
+            if o.is_new() {
+                new += 1;
+            } else {
+                assert!(matches!(o, EnqueueOutcome::Coalesced(_)), "{o:?}");
+            }
+            by_key.entry(k).or_default().insert(o.id().0.clone());
+        }
+    }
+    assert_eq!(new, 5, "one pending job per coalescing key");
+    assert!(
+        by_key.values().all(|ids| ids.len() == 1),
+        "every push names the pending job"
+    );
+    let stats = tq
+        .admin()
+        .stats(Duration::from_secs(60))
+        .await
+        .expect("stats");
+    assert_eq!(stats.counts.waiting, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coalescing_keeps_one_pending_job() {
     let tq = TestQueue::new(|_| {});
     let producer = tq.producer::<TestJob>();
