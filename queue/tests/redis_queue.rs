@@ -80,18 +80,22 @@ async fn worker_acks_jobs_through_apalis() {
     worker.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idempotency_under_concurrent_pushers() {
-    let tq = TestQueue::new(|_| {});
-    let producer = tq.producer::<TestJob>();
+/// Eight pushers each enqueue `per_pusher` jobs (job `k` of each pusher shaped by `shape`);
+/// returns how many were new, and the job ids named for each `k`. Every push that was not new
+/// must satisfy `not_new`.
+async fn push_concurrently(
+    producer: &QueueClient<TestJob>,
+    per_pusher: u64,
+    not_new: fn(&EnqueueOutcome) -> bool,
+    shape: fn(NewJob<TestJob>, u64) -> NewJob<TestJob>,
+) -> (usize, HashMap<u64, HashSet<String>>) {
     let mut tasks = Vec::new();
     for pusher in 0..8u64 {
         let p = producer.clone();
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
-            for k in 0..20u64 {
-                let job = NewJob::new("t", TestJob::new(pusher * 100 + k))
-                    .idempotency_key(format!("evt-{k}"));
+            for k in 0..per_pusher {
+                let job = shape(NewJob::new("t", TestJob::new(pusher * 100 + k)), k);
                 out.push((k, p.enqueue(job).await.expect("enqueue")));
             }
             out
@@ -104,11 +108,25 @@ async fn idempotency_under_concurrent_pushers() {
             if o.is_new() {
                 new += 1;
             } else {
-                assert!(matches!(o, EnqueueOutcome::Duplicate(_)), "{o:?}");
+                assert!(not_new(&o), "{o:?}");
             }
             by_key.entry(k).or_default().insert(o.id().0.clone());
         }
     }
+    (new, by_key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_under_concurrent_pushers() {
+    let tq = TestQueue::new(|_| {});
+    let producer = tq.producer::<TestJob>();
+    let (new, by_key) = push_concurrently(
+        &producer,
+        20,
+        |o| matches!(o, EnqueueOutcome::Duplicate(_)),
+        |job, k| job.idempotency_key(format!("evt-{k}")),
+    )
+    .await;
     assert_eq!(new, 20, "one job per idempotency key");
     assert!(
         by_key.values().all(|ids| ids.len() == 1),
@@ -148,31 +166,13 @@ async fn idempotency_under_concurrent_pushers() {
 async fn coalescing_under_concurrent_pushers_keeps_one_pending_job_per_key() {
     let tq = TestQueue::new(|_| {});
     let producer = tq.producer::<TestJob>();
-    let mut tasks = Vec::new();
-    for pusher in 0..8u64 {
-        let p = producer.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut out = Vec::new();
-            for k in 0..25u64 {
-                let job = NewJob::new("t", TestJob::new(pusher * 100 + k))
-                    .coalesce_key(format!("contact-{}", k % 5));
-                out.push((k % 5, p.enqueue(job).await.expect("enqueue")));
-            }
-            out
-        }));
-    }
-    let mut by_key: HashMap<u64, HashSet<String>> = HashMap::new();
-    let mut new = 0;
-    for t in tasks {
-        for (k, o) in t.await.expect("pusher") {
-            if o.is_new() {
-                new += 1;
-            } else {
-                assert!(matches!(o, EnqueueOutcome::Coalesced(_)), "{o:?}");
-            }
-            by_key.entry(k).or_default().insert(o.id().0.clone());
-        }
-    }
+    let (new, by_key) = push_concurrently(
+        &producer,
+        20,
+        |o| matches!(o, EnqueueOutcome::Coalesced(_)),
+        |job, k| job.coalesce_key(format!("contact-{}", k % 5)),
+    )
+    .await;
     assert_eq!(new, 5, "one pending job per coalescing key");
     assert!(
         by_key.values().all(|ids| ids.len() == 1),
