@@ -1,0 +1,5 @@
+//! Associations v4 (§6).
+
+mod list;
+
+pub use list::ListAssociations;
