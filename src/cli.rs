@@ -126,6 +126,12 @@ pub struct ApiArgs {
     #[arg(long, env = "HUBSYNC_METRICS_REQUIRE_TOKEN", default_value_t = false)]
     pub metrics_require_token: bool,
 
+    /// Key that encrypts stored secrets (HubSpot tokens, Userflow keys): base64 of 32 random
+    /// bytes (`openssl rand -base64 32`). Required; every api and worker of a cluster needs
+    /// the same key.
+    #[arg(long, env = "HUBSYNC_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
+
     #[command(flatten)]
     pub state: StateArgs,
 
@@ -240,6 +246,10 @@ pub struct SeedArgs {
     pub groups: Option<usize>,
 }
 
+/// The development encryption key of `hubsync dev` (base64 of
+/// `hubsync-DEV-ONLY-insecure-key-32`). Public: never use it in production.
+pub const DEV_ENCRYPTION_KEY: &str = "aHVic3luYy1ERVYtT05MWS1pbnNlY3VyZS1rZXktMzI=";
+
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
     /// Address of the API.
@@ -275,6 +285,16 @@ pub struct DevArgs {
     /// Directory for the SQLite database and a private Redis, if one is started.
     #[arg(long, env = "HUBSYNC_DATA_DIR", default_value = ".hubsync")]
     pub data_dir: PathBuf,
+
+    /// Key that encrypts stored secrets: base64 of 32 bytes. Defaults to a fixed,
+    /// publicly known development key: never use `dev`'s database with real accounts.
+    #[arg(
+        long,
+        env = "HUBSYNC_ENCRYPTION_KEY",
+        hide_env_values = true,
+        default_value = DEV_ENCRYPTION_KEY
+    )]
+    pub encryption_key: String,
 
     #[command(flatten)]
     pub binds: SimBinds,

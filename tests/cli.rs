@@ -114,7 +114,7 @@ async fn api_serves_probes_and_keeps_presence_until_stopped() {
             "--redis-prefix",
             &prefix,
         ],
-        &[],
+        &[("HUBSYNC_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)],
     );
     let base = api.url_of("api").await;
     api.wait_ok(&format!("{base}/healthz")).await;
@@ -146,6 +146,44 @@ async fn api_serves_probes_and_keeps_presence_until_stopped() {
     db.close().await.expect("drop test database");
 }
 
+/// base64 of 32 bytes, for the api processes of these tests.
+const TEST_ENCRYPTION_KEY: &str = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=";
+
+#[tokio::test]
+async fn api_refuses_to_start_without_a_valid_encryption_key() {
+    for (env, expected) in [
+        (
+            None,
+            "--encryption-key (HUBSYNC_ENCRYPTION_KEY) is required",
+        ),
+        (
+            Some("c2hvcnQ="),
+            "invalid --encryption-key (HUBSYNC_ENCRYPTION_KEY)",
+        ),
+    ] {
+        let env: Vec<(&str, &str)> = env
+            .map(|k| vec![("HUBSYNC_ENCRYPTION_KEY", k)])
+            .unwrap_or_default();
+        let mut api = Proc::spawn(
+            &[
+                "api",
+                "--bind",
+                "127.0.0.1:0",
+                "--database-url",
+                "sqlite::memory:",
+            ],
+            &env,
+        );
+        let status = api.wait_exit(Duration::from_secs(20)).await;
+        assert!(!status.success());
+        assert!(
+            api.output().contains(expected),
+            "unclear error:\n{}",
+            api.output()
+        );
+    }
+}
+
 #[tokio::test]
 async fn api_refuses_to_start_when_redis_does_not_answer() {
     let db = TestDb::new(Backend::Sqlite).await.expect("test database");
@@ -164,7 +202,7 @@ async fn api_refuses_to_start_when_redis_does_not_answer() {
             "--redis-url",
             &url,
         ],
-        &[],
+        &[("HUBSYNC_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)],
     );
     let status = api.wait_exit(Duration::from_secs(20)).await;
     assert!(!status.success());

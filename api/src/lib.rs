@@ -36,6 +36,8 @@ pub struct AppState {
     /// Whether `GET /metrics` also needs an operator token (default false: open, as
     /// Prometheus scrapers expect; keep the port private or set this).
     pub metrics_require_token: bool,
+    /// Seals secrets before they are stored and opens them again (AES-256-GCM).
+    pub secrets: hubsync_core::secrets::SecretBox,
 }
 
 /// The whole HTTP application.

@@ -21,6 +21,11 @@ pub(crate) fn redis_url() -> String {
     std::env::var("HUBSYNC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// The key of every test state.
+pub(crate) fn test_secrets() -> hubsync_core::secrets::SecretBox {
+    hubsync_core::secrets::SecretBox::new([42; 32])
+}
+
 /// A state with these operator tokens under a fresh prefix (nothing is written to Redis
 /// until a handler or test does).
 pub(crate) async fn state(tokens: &[&str]) -> AppState {
@@ -43,6 +48,7 @@ pub(crate) async fn state(tokens: &[&str]) -> AppState {
             .collect::<Vec<_>>()
             .into(),
         metrics_require_token: false,
+        secrets: test_secrets(),
     }
 }
 

@@ -6,6 +6,13 @@ use crate::cli::ApiArgs;
 use crate::roles;
 
 pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
+    let secrets = match args.encryption_key.as_deref() {
+        Some(key) => secret_box(key)?,
+        None => anyhow::bail!(
+            "--encryption-key (HUBSYNC_ENCRYPTION_KEY) is required: base64 of 32 random bytes, \
+             e.g. `openssl rand -base64 32`; every api and worker of the cluster needs the same key"
+        ),
+    };
     let conns = roles::connect(&args.state).await?;
     let shutdown = roles::shutdown_signal();
     let listener = roles::bind("api", &args.bind).await?;
@@ -13,6 +20,7 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
     let access = Access {
         operator_tokens: args.operator_tokens,
         metrics_require_token: args.metrics_require_token,
+        secrets,
     };
     serve(
         listener,
@@ -31,6 +39,14 @@ pub struct Access {
     pub operator_tokens: Vec<String>,
     /// Whether `/metrics` also needs an operator token.
     pub metrics_require_token: bool,
+    /// Encrypts and decrypts stored secrets.
+    pub secrets: hubsync_core::secrets::SecretBox,
+}
+
+/// Parses `--encryption-key` (base64 of 32 bytes) with an error that names the flag.
+pub fn secret_box(key: &str) -> anyhow::Result<hubsync_core::secrets::SecretBox> {
+    hubsync_core::secrets::SecretBox::from_base64(key)
+        .context("invalid --encryption-key (HUBSYNC_ENCRYPTION_KEY)")
 }
 
 /// The cluster's queues (`hubsync_queue::QUEUE_NAMES` under `redis_prefix`) for the operator
@@ -71,6 +87,7 @@ pub async fn serve(
         operator_tokens: operator_tokens.into(),
         queues,
         metrics_require_token: access.metrics_require_token,
+        secrets: access.secrets,
     });
     let mut stop = shutdown;
     axum::serve(listener, app)

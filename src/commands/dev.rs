@@ -13,6 +13,12 @@ use crate::commands::{api, background::Role, sim};
 use crate::roles;
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    let secrets = api::secret_box(&args.encryption_key)?;
+    if args.encryption_key == crate::cli::DEV_ENCRYPTION_KEY {
+        tracing::warn!(
+            "using the public development encryption key; set --encryption-key for real secrets"
+        );
+    }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let (redis_url, _private_redis) = redis_or_private(&args.redis_url, &args.data_dir).await?;
@@ -61,6 +67,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         api::Access {
             operator_tokens: args.operator_tokens.clone(),
             metrics_require_token: false,
+            secrets,
         },
         shutdown,
     )

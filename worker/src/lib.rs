@@ -4,6 +4,8 @@
 //! replicas run at once. Until the job handlers land it waits for shutdown; the binary
 //! checks its database and Redis connections and keeps the presence heartbeat every role has.
 
+pub mod ratelimit;
+
 use tokio::sync::watch;
 
 /// Runs the role until `shutdown` turns true.

@@ -2,6 +2,7 @@
 //! ([`crate::auth::Operator`]).
 
 pub(crate) mod cluster;
+pub(crate) mod integrations;
 pub(crate) mod queues;
 
 use axum::Router;
@@ -11,5 +12,6 @@ use crate::AppState;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(cluster::router())
+        .merge(integrations::router())
         .merge(queues::router())
 }
