@@ -240,6 +240,84 @@ fn owned_by(probe_id: &str, owner: Option<&str>) -> bool {
     owner.is_some_and(|o| o.starts_with(&format!("{probe_id}-")))
 }
 
+/// Two probes on queue `bench`: concurrency 8, 10 ms sleep jobs, 2 s lease, recording.
+async fn two_light_probes(ks: &Keyspace) -> Vec<Probe> {
+    let args = [
+        "--queue",
+        "bench",
+        "--concurrency",
+        "8",
+        "--mode",
+        "sleep",
+        "--sleep-ms",
+        "10",
+        "--lease-ms",
+        "2000",
+        "--record",
+    ];
+    start_two(ks, &args).await
+}
+
+/// Starts two probes with the same `args`.
+async fn start_two(ks: &Keyspace, args: &[&str]) -> Vec<Probe> {
+    vec![Probe::start(ks, args).await, Probe::start(ks, args).await]
+}
+
+/// Stops every probe.
+async fn stop_all(probes: Vec<Probe>) {
+    for p in probes {
+        p.stop().await;
+    }
+}
+
+/// Pushes jobs `0..jobs` for tenant `t`.
+async fn enqueue_numbered(producer: &QueueClient<ProbeJob>, jobs: u64) {
+    producer
+        .enqueue_many((0..jobs).map(|n| NewJob::new("t", job(n))).collect())
+        .await
+        .expect("enqueue");
+}
+
+/// Waits (at most 60 s) until the queue counts `jobs` completions.
+async fn all_completed(admin: &QueueAdmin, jobs: u64) {
+    eventually(Duration::from_secs(60), "all jobs completed", || async {
+        let s = admin.stats(Duration::from_secs(60)).await.expect("stats");
+        counter(&s, "completed") == jobs
+    })
+    .await;
+}
+
+/// Asserts every probe process is still running (none exited during `what`).
+fn assert_all_running(probes: &mut [Probe], what: &str) {
+    for p in probes.iter_mut() {
+        assert!(
+            p.proc.is_running(),
+            "probe {} exited during {what}:\n{}",
+            p.id,
+            p.proc.output()
+        );
+    }
+}
+
+/// Ids of the active jobs leased by the probe `probe_id`.
+async fn held_by(admin: &QueueAdmin, probe_id: &str) -> Vec<String> {
+    let active = admin
+        .list(JobState::Active, &JobFilter::all(), 10_000, None)
+        .await
+        .expect("list active");
+    active
+        .jobs
+        .iter()
+        .filter(|r| owned_by(probe_id, r.owner.as_deref()))
+        .map(|r| r.id.0.clone())
+        .collect()
+}
+
+/// Runs beyond the first, summed over all recorded jobs.
+fn duplicate_runs(recorded: &HashMap<String, u64>) -> u64 {
+    recorded.values().map(|v| v.saturating_sub(1)).sum()
+}
+
 /// Polls `check` every 20 ms until it returns true; panics after `within`.
 async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
 where
@@ -320,16 +398,7 @@ async fn kill9_workers_mid_load_loses_no_job() {
         victim.kill9().await;
         let killed_at = Instant::now();
         // Everything the dead process held (leased, running or finished but not acked).
-        let active = admin
-            .list(JobState::Active, &JobFilter::all(), 10_000, None)
-            .await
-            .expect("list active");
-        let held: Vec<String> = active
-            .jobs
-            .iter()
-            .filter(|r| owned_by(&victim_id, r.owner.as_deref()))
-            .map(|r| r.id.0.clone())
-            .collect();
+        let held = held_by(&admin, &victim_id).await;
         held_total += held.len();
         let stats = admin.stats(Duration::from_secs(60)).await.expect("stats");
         waiting_at_last_kill = stats.counts.waiting;
@@ -391,7 +460,7 @@ async fn kill9_workers_mid_load_loses_no_job() {
         .filter(|id| !recorded.contains_key(*id))
         .collect();
     let unknown = recorded.len() - (ids.len() - lost.len());
-    let duplicates: u64 = recorded.values().map(|v| v.saturating_sub(1)).sum();
+    let duplicates = duplicate_runs(&recorded);
     let stats = admin.stats(Duration::from_secs(60)).await.expect("stats");
     let (reclaimed, stale) = (counter(&stats, "reclaimed"), counter(&stats, "stale"));
     let worst = recovery_times.iter().max().copied().unwrap_or_default();
@@ -427,9 +496,7 @@ async fn kill9_workers_mid_load_loses_no_job() {
         worst < Duration::from_secs(5),
         "a killed worker's jobs took {worst:?} to complete elsewhere (lease 1 s)"
     );
-    for p in probes {
-        p.stop().await;
-    }
+    stop_all(probes).await;
 }
 
 /// A `redis-server` of our own (AOF on, fsync on every write), restartable on the same port
@@ -542,23 +609,7 @@ async fn redis_restart_mid_load_loses_no_acknowledged_push() {
     let ks = Keyspace::new(&redis.url(), "restart");
     let producer = ks.producer("bench");
     let admin = ks.admin("bench");
-    let args = [
-        "--queue",
-        "bench",
-        "--concurrency",
-        "8",
-        "--mode",
-        "sleep",
-        "--sleep-ms",
-        "10",
-        "--lease-ms",
-        "2000",
-        "--record",
-    ];
-    let mut probes = vec![
-        Probe::start(&ks, &args).await,
-        Probe::start(&ks, &args).await,
-    ];
+    let mut probes = two_light_probes(&ks).await;
 
     // Two producers: single pushes back to back, and batches of 50 every 50 ms (together
     // more than the workers' capacity, so jobs wait and run when Redis dies).
@@ -646,17 +697,10 @@ async fn redis_restart_mid_load_loses_no_acknowledged_push() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for p in probes.iter_mut() {
-        assert!(
-            p.proc.is_running(),
-            "probe {} exited during the Redis restart:\n{}",
-            p.id,
-            p.proc.output()
-        );
-    }
+    assert_all_running(&mut probes, "the Redis restart");
     let stats = admin.stats(Duration::from_secs(600)).await.expect("stats");
     let recorded = ks.recorded().await;
-    let duplicates: u64 = recorded.values().map(|v| v.saturating_sub(1)).sum();
+    let duplicates = duplicate_runs(&recorded);
     eprintln!(
         "redis restart summary: acknowledged pushes {} ({acked_before_kill} before the kill, \
          {acked_after_restart} after the restart), failed pushes {} jobs, all acknowledged completed; \
@@ -676,9 +720,7 @@ async fn redis_restart_mid_load_loses_no_acknowledged_push() {
         "recorded completions went back from {recorded_before_kill} to {recorded_at_restart}"
     );
     assert_eq!(stats.counts.dead, 0);
-    for p in probes {
-        p.stop().await;
-    }
+    stop_all(probes).await;
     drop(ks);
     redis.kill9().await;
 }
@@ -880,10 +922,7 @@ async fn realtime_jobs_are_not_delayed_by_a_bulk_backlog_across_processes() {
         "--mode",
         "noop",
     ];
-    let probes = vec![
-        Probe::start(&ks, &args).await,
-        Probe::start(&ks, &args).await,
-    ];
+    let probes = start_two(&ks, &args).await;
     let mut n = 0;
     while n < A_JOBS {
         let end = (n + 10_000).min(A_JOBS);
@@ -944,9 +983,7 @@ async fn realtime_jobs_are_not_delayed_by_a_bulk_backlog_across_processes() {
         worst <= BOUND_MS,
         "a realtime job of B took {worst} ms behind A's bulk backlog (bound {BOUND_MS} ms)"
     );
-    for p in probes {
-        p.stop().await;
-    }
+    stop_all(probes).await;
 }
 
 /// `--fail-rate`: a third of all attempts fail; every job still completes (retried with
@@ -969,19 +1006,9 @@ async fn failed_attempts_are_retried_across_processes() {
         "20",
         "--record",
     ];
-    let probes = vec![
-        Probe::start(&ks, &args).await,
-        Probe::start(&ks, &args).await,
-    ];
-    producer
-        .enqueue_many((0..JOBS).map(|n| NewJob::new("t", job(n))).collect())
-        .await
-        .expect("enqueue");
-    eventually(Duration::from_secs(60), "all jobs completed", || async {
-        let s = admin.stats(Duration::from_secs(60)).await.expect("stats");
-        counter(&s, "completed") == JOBS
-    })
-    .await;
+    let probes = start_two(&ks, &args).await;
+    enqueue_numbered(&producer, JOBS).await;
+    all_completed(&admin, JOBS).await;
     let stats = admin.stats(Duration::from_secs(60)).await.expect("stats");
     let recorded = ks.recorded().await;
     eprintln!(
@@ -1060,15 +1087,8 @@ async fn http_mode_posts_every_job_to_the_stub() {
         "20",
     ];
     let probe = Probe::start(&ks, &args).await;
-    producer
-        .enqueue_many((0..JOBS).map(|n| NewJob::new("t", job(n))).collect())
-        .await
-        .expect("enqueue");
-    eventually(Duration::from_secs(60), "all jobs completed", || async {
-        let s = admin.stats(Duration::from_secs(60)).await.expect("stats");
-        counter(&s, "completed") == JOBS
-    })
-    .await;
+    enqueue_numbered(&producer, JOBS).await;
+    all_completed(&admin, JOBS).await;
     let hits = hits.lock().expect("lock").clone();
     assert_eq!(hits.len() as u64, JOBS, "every job reached the stub");
     for (n, c) in &hits {
@@ -1104,14 +1124,8 @@ async fn sigterm_mid_load_releases_held_jobs_at_once() {
         "30000",
         "--record",
     ];
-    let mut probes = vec![
-        Probe::start(&ks, &args).await,
-        Probe::start(&ks, &args).await,
-    ];
-    producer
-        .enqueue_many((0..JOBS).map(|n| NewJob::new("t", job(n))).collect())
-        .await
-        .expect("enqueue");
+    let mut probes = start_two(&ks, &args).await;
+    enqueue_numbered(&producer, JOBS).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let Probe {
         proc: mut victim,
@@ -1121,23 +1135,11 @@ async fn sigterm_mid_load_releases_held_jobs_at_once() {
     let status = victim.stop().await;
     let stop_time = t.elapsed();
     assert!(status.success(), "exit {status}:\n{}", victim.output());
-    let active = admin
-        .list(JobState::Active, &JobFilter::all(), 10_000, None)
-        .await
-        .expect("list active");
-    let still_held = active
-        .jobs
-        .iter()
-        .filter(|r| owned_by(&id, r.owner.as_deref()))
-        .count();
+    let still_held = held_by(&admin, &id).await.len();
     let stats = admin.stats(Duration::from_secs(60)).await.expect("stats");
     assert_eq!(still_held, 0, "jobs left leased by a stopped process");
     assert!(stats.counts.waiting > 0, "the stop was not mid-load");
-    eventually(Duration::from_secs(60), "all jobs completed", || async {
-        let s = admin.stats(Duration::from_secs(60)).await.expect("stats");
-        counter(&s, "completed") == JOBS
-    })
-    .await;
+    all_completed(&admin, JOBS).await;
     let recorded = ks.recorded().await;
     let stats = admin.stats(Duration::from_secs(60)).await.expect("stats");
     eprintln!(
@@ -1155,9 +1157,7 @@ async fn sigterm_mid_load_releases_held_jobs_at_once() {
     assert_eq!(recorded.len() as u64, JOBS);
     assert!(recorded.values().all(|v| *v == 1), "a job ran twice");
     assert_eq!(counter(&stats, "reclaimed"), 0, "no lease had to expire");
-    for p in probes {
-        p.stop().await;
-    }
+    stop_all(probes).await;
 }
 
 /// Redis stalls (SIGSTOP) for 7 s, longer than the clients' 5 s command timeout and the
@@ -1171,23 +1171,7 @@ async fn redis_stall_mid_load_workers_wait_and_resume() {
     let ks = Keyspace::new(&redis.url(), "stall");
     let producer = ks.producer("bench");
     let admin = ks.admin("bench");
-    let args = [
-        "--queue",
-        "bench",
-        "--concurrency",
-        "8",
-        "--mode",
-        "sleep",
-        "--sleep-ms",
-        "10",
-        "--lease-ms",
-        "2000",
-        "--record",
-    ];
-    let mut probes = vec![
-        Probe::start(&ks, &args).await,
-        Probe::start(&ks, &args).await,
-    ];
+    let mut probes = two_light_probes(&ks).await;
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let pusher = {
@@ -1231,17 +1215,10 @@ async fn redis_stall_mid_load_workers_wait_and_resume() {
     )
     .await;
     let done_in = resumed.elapsed();
-    for p in probes.iter_mut() {
-        assert!(
-            p.proc.is_running(),
-            "probe {} exited during the Redis stall:\n{}",
-            p.id,
-            p.proc.output()
-        );
-    }
+    assert_all_running(&mut probes, "the Redis stall");
     let stats = admin.stats(Duration::from_secs(600)).await.expect("stats");
     let recorded = ks.recorded().await;
-    let duplicates: u64 = recorded.values().map(|v| v.saturating_sub(1)).sum();
+    let duplicates = duplicate_runs(&recorded);
     eprintln!(
         "redis stall summary: stalled {STALL:?}; pushes succeed again {pushes_back:?} after, all \
          {} acknowledged pushes completed {done_in:?} after; reclaimed {}, stale {}, retried {}, \
@@ -1253,7 +1230,5 @@ async fn redis_stall_mid_load_workers_wait_and_resume() {
         stats.counts.dead
     );
     assert_eq!(stats.counts.dead, 0);
-    for p in probes {
-        p.stop().await;
-    }
+    stop_all(probes).await;
 }

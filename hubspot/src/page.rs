@@ -8,6 +8,7 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::{Client, Request};
 
 /// `{"paging":{"next":{"after":"…","link":"…"}}}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -106,6 +107,76 @@ impl<T: Send + 'static> Paginator<T> {
         }
     }
 }
+
+impl<T: Send + 'static> Paginator<T> {
+    /// Pages through `request` with `client`, moving its `after` cursor page after page.
+    pub fn from_request<R: CursorRequest<Item = T>>(client: &Client, request: &R) -> Self {
+        let client = client.clone();
+        let base = request.clone();
+        Paginator::new(move |after| {
+            let client = client.clone();
+            let mut req = base.clone();
+            req.set_after(after);
+            async move { client.send(&req).await }
+        })
+    }
+}
+
+/// A one-page request whose `after` cursor can be moved.
+pub trait CursorRequest:
+    Request<Output = Page<Self::Item>> + Clone + Send + Sync + 'static
+{
+    /// Item type of a page.
+    type Item: Send + 'static;
+    /// Sets the `after` cursor.
+    fn set_after(&mut self, after: Option<String>);
+}
+
+/// Adds the paging setters (`limit`, `after`, `paginate`, optionally `properties`) and
+/// [`CursorRequest`] to a request with `limit: Option<u32>` and `after: Option<String>` fields.
+macro_rules! paged_request {
+    (properties, $ty:ty, $item:ty, limit = $limit_doc:literal, paginate = $pag_doc:literal) => {
+        impl $ty {
+            /// Properties to return.
+            pub fn properties<I: IntoIterator<Item = S>, S: Into<String>>(
+                mut self,
+                names: I,
+            ) -> Self {
+                self.properties = names.into_iter().map(Into::into).collect();
+                self
+            }
+        }
+        $crate::page::paged_request!($ty, $item, limit = $limit_doc, paginate = $pag_doc);
+    };
+    ($ty:ty, $item:ty, limit = $limit_doc:literal, paginate = $pag_doc:literal) => {
+        impl $ty {
+            #[doc = $limit_doc]
+            pub fn limit(mut self, limit: u32) -> Self {
+                self.limit = Some(limit);
+                self
+            }
+
+            /// Cursor from `paging.next.after`.
+            pub fn after(mut self, after: impl Into<String>) -> Self {
+                self.after = Some(after.into());
+                self
+            }
+
+            #[doc = $pag_doc]
+            pub fn paginate(&self, client: &$crate::Client) -> $crate::Paginator<$item> {
+                $crate::Paginator::from_request(client, self)
+            }
+        }
+
+        impl $crate::page::CursorRequest for $ty {
+            type Item = $item;
+            fn set_after(&mut self, after: Option<String>) {
+                self.after = after;
+            }
+        }
+    };
+}
+pub(crate) use paged_request;
 
 impl<T> Stream for Paginator<T> {
     type Item = Result<T>;

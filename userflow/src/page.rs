@@ -1,6 +1,7 @@
 //! Cursor paging: follows `has_more` and passes the last `data[].id` as `starting_after`.
 
 use std::collections::VecDeque;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -9,7 +10,8 @@ use futures::stream::BoxStream;
 use serde::de::DeserializeOwned;
 
 use crate::models::List;
-use crate::{Client, Request, Result};
+use crate::requests::ListParams;
+use crate::{Client, HttpRequest, Request, Result};
 
 /// An item of a paged list: it has an id usable as `starting_after`.
 pub trait Identified {
@@ -49,6 +51,66 @@ pub trait ListRequest: Request<Output = List<Self::Item>> + Clone + Send + 'stat
     type Item: Identified + DeserializeOwned + Send + 'static;
     /// Sets `starting_after`.
     fn set_starting_after(&mut self, id: String);
+}
+
+/// An item listed at its own collection path, with optional `expand=memberships`.
+pub trait MembershipListed:
+    Identified + DeserializeOwned + std::fmt::Debug + Clone + Send + 'static
+{
+    /// The collection path (`/users`, `/groups`).
+    const PATH: &'static str;
+}
+
+impl MembershipListed for crate::models::User {
+    const PATH: &'static str = "/users";
+}
+impl MembershipListed for crate::models::Group {
+    const PATH: &'static str = "/groups";
+}
+
+/// `GET /users` or `GET /groups`: one page; [`MembershipList::paginate`] streams them all.
+#[derive(Debug, Clone)]
+pub struct MembershipList<T> {
+    params: ListParams,
+    expand_memberships: bool,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T> Default for MembershipList<T> {
+    fn default() -> Self {
+        Self {
+            params: ListParams::default(),
+            expand_memberships: false,
+            item: PhantomData,
+        }
+    }
+}
+
+impl<T: MembershipListed> MembershipList<T> {
+    /// All items, default page size.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds `expand=memberships`.
+    pub fn expand_memberships(mut self) -> Self {
+        self.expand_memberships = true;
+        self
+    }
+}
+
+crate::requests::list_setters!([T: MembershipListed] MembershipList<T>, T);
+
+impl<T: MembershipListed> Request for MembershipList<T> {
+    type Output = List<T>;
+    fn build(&self) -> HttpRequest {
+        let req = HttpRequest::new(reqwest::Method::GET, T::PATH);
+        let req = if self.expand_memberships {
+            req.query("expand", "memberships")
+        } else {
+            req
+        };
+        self.params.apply(req)
+    }
 }
 
 /// A `Stream` of every item of a list, page after page. Stops after the first error.

@@ -56,8 +56,8 @@ impl ListParams {
 
 /// Adds the list setters (`limit`, `starting_after`, `order`) and [`crate::page::ListRequest`].
 macro_rules! list_setters {
-    ($ty:ty, $item:ty) => {
-        impl $ty {
+    ([$($gen:tt)*] $ty:ty, $item:ty) => {
+        impl<$($gen)*> $ty {
             /// Page size, 1..=100 (default 20); Userflow answers 400 above 100.
             pub fn limit(mut self, limit: u32) -> Self {
                 self.params.limit = Some(limit);
@@ -79,12 +79,15 @@ macro_rules! list_setters {
             }
         }
 
-        impl $crate::page::ListRequest for $ty {
+        impl<$($gen)*> $crate::page::ListRequest for $ty {
             type Item = $item;
             fn set_starting_after(&mut self, id: String) {
                 self.params.starting_after = Some(id);
             }
         }
+    };
+    ($ty:ty, $item:ty) => {
+        $crate::requests::list_setters!([] $ty, $item);
     };
 }
 pub(crate) use list_setters;

@@ -1,10 +1,9 @@
 use reqwest::Method;
 
 use crate::models::association::AssociatedObject;
+use crate::page::paged_request;
 use crate::requests::check_max;
-use crate::{
-    AuthKind, Client, HttpRequest, ObjectType, Page, Paginator, Request, Result, impl_send, seg,
-};
+use crate::{AuthKind, HttpRequest, ObjectType, Page, Request, Result, impl_send, seg};
 
 /// `GET /crm/v4/objects/{from}/{fromId}/associations/{to}`: one page of an object's
 /// associations to a type.
@@ -28,31 +27,14 @@ impl ListAssociations {
             after: None,
         }
     }
-
-    /// Page size: at most 500.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Cursor from `paging.next.after`.
-    pub fn after(mut self, after: impl Into<String>) -> Self {
-        self.after = Some(after.into());
-        self
-    }
-
-    /// Every association, following `paging.next.after`.
-    pub fn paginate(&self, client: &Client) -> Paginator<AssociatedObject> {
-        let client = client.clone();
-        let base = self.clone();
-        Paginator::new(move |after| {
-            let client = client.clone();
-            let mut req = base.clone();
-            req.after = after;
-            async move { client.send(&req).await }
-        })
-    }
 }
+
+paged_request!(
+    ListAssociations,
+    AssociatedObject,
+    limit = "Page size: at most 500.",
+    paginate = "Every association, following `paging.next.after`."
+);
 
 impl Request for ListAssociations {
     type Output = Page<AssociatedObject>;

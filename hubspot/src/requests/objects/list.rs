@@ -1,9 +1,8 @@
 use reqwest::Method;
 
 use crate::models::object::CrmObject;
-use crate::{
-    AuthKind, Client, HttpRequest, ObjectType, Page, Paginator, Request, Result, impl_send, seg,
-};
+use crate::page::paged_request;
+use crate::{AuthKind, HttpRequest, ObjectType, Page, Request, Result, impl_send, seg};
 
 /// `GET /crm/v3/objects/{objectType}`: one page of objects.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,37 +23,15 @@ impl ListObjects {
             after: None,
         }
     }
-
-    /// Properties to return.
-    pub fn properties<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
-        self.properties = names.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Page size: default 10, at most 100 (50 with history).
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Cursor from `paging.next.after`.
-    pub fn after(mut self, after: impl Into<String>) -> Self {
-        self.after = Some(after.into());
-        self
-    }
-
-    /// Every object, following `paging.next.after`.
-    pub fn paginate(&self, client: &Client) -> Paginator<CrmObject> {
-        let client = client.clone();
-        let base = self.clone();
-        Paginator::new(move |after| {
-            let client = client.clone();
-            let mut req = base.clone();
-            req.after = after;
-            async move { client.send(&req).await }
-        })
-    }
 }
+
+paged_request!(
+    properties,
+    ListObjects,
+    CrmObject,
+    limit = "Page size: default 10, at most 100 (50 with history).",
+    paginate = "Every object, following `paging.next.after`."
+);
 
 impl Request for ListObjects {
     type Output = Page<CrmObject>;

@@ -3,10 +3,9 @@ use serde::Serialize;
 
 use crate::models::object::CrmObject;
 use crate::models::search::{Filter, FilterGroup, Sort};
+use crate::page::paged_request;
 use crate::requests::check_max;
-use crate::{
-    AuthKind, Client, HttpRequest, ObjectType, Page, Paginator, Request, Result, impl_send, seg,
-};
+use crate::{AuthKind, HttpRequest, ObjectType, Page, Request, Result, impl_send, seg};
 
 /// `POST /crm/v3/objects/{objectType}/search`. Limits: `limit` ≤ 200, 10,000 results in
 /// total, 5 requests/s per account, no rate-limit headers, new writes show up after a lag.
@@ -59,37 +58,15 @@ impl SearchObjects {
         self.query = Some(q.into());
         self
     }
-
-    /// Properties to return.
-    pub fn properties<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
-        self.properties = names.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Page size: default 10, at most 200.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Offset cursor from `paging.next.after`.
-    pub fn after(mut self, after: impl Into<String>) -> Self {
-        self.after = Some(after.into());
-        self
-    }
-
-    /// Every match (up to the 10,000 cap), following `paging.next.after`.
-    pub fn paginate(&self, client: &Client) -> Paginator<CrmObject> {
-        let client = client.clone();
-        let base = self.clone();
-        Paginator::new(move |after| {
-            let client = client.clone();
-            let mut req = base.clone();
-            req.after = after;
-            async move { client.send(&req).await }
-        })
-    }
 }
+
+paged_request!(
+    properties,
+    SearchObjects,
+    CrmObject,
+    limit = "Page size: default 10, at most 200.",
+    paginate = "Every match (up to the 10,000 cap), following `paging.next.after`."
+);
 
 impl Request for SearchObjects {
     type Output = Page<CrmObject>;

@@ -6,7 +6,11 @@
 //! at its 30 s heartbeat, so each of its samples is pushed after a random pause within one
 //! heartbeat period and may take up to 30 s.
 
-use std::time::{Duration, Instant};
+use std::{
+    future::Future,
+    pin::Pin,
+    time::{Duration, Instant},
+};
 
 use apalis::{
     layers::WorkerBuilderExt,
@@ -59,29 +63,26 @@ impl InProcess {
     }
 }
 
-/// An in-process worker of our queue running [`record_start`].
-pub fn our_worker(
-    queue: RedisQueue<ProbeJob>,
-    name: &str,
-    concurrency: usize,
-    rec: Recorder,
-) -> InProcess {
+/// The shutdown signal handed to a worker's `run_until`: completes once `stop` is sent.
+type StopSignal = Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
+
+/// Spawns `run(signal)` in a task; the returned handle's `stop` completes `signal`.
+/// `what` names the worker in the message printed if it stops with an error.
+fn spawn_until_stopped<Fut, E>(what: &'static str, run: impl FnOnce(StopSignal) -> Fut) -> InProcess
+where
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
+{
     let (tx, rx) = oneshot::channel::<()>();
-    let worker = WorkerBuilder::new(name)
-        .backend(queue)
-        .concurrency(concurrency)
-        .data(rec)
-        .build(record_start);
+    let signal: StopSignal = Box::pin(async move {
+        let _ = rx.await;
+        Ok(())
+    });
+    let run = run(signal);
     let join = tokio::spawn(
         async move {
-            let res = worker
-                .run_until(async move {
-                    let _ = rx.await;
-                    Ok::<(), std::io::Error>(())
-                })
-                .await;
-            if let Err(e) = res {
-                eprintln!("[bench] in-process worker stopped: {e}");
+            if let Err(e) = run.await {
+                eprintln!("[bench] {what} stopped: {e}");
             }
         }
         .with_current_subscriber(),
@@ -92,6 +93,21 @@ pub fn our_worker(
     }
 }
 
+/// An in-process worker of our queue running [`record_start`].
+pub fn our_worker(
+    queue: RedisQueue<ProbeJob>,
+    name: &str,
+    concurrency: usize,
+    rec: Recorder,
+) -> InProcess {
+    let worker = WorkerBuilder::new(name)
+        .backend(queue)
+        .concurrency(concurrency)
+        .data(rec)
+        .build(record_start);
+    spawn_until_stopped("in-process worker", move |signal| worker.run_until(signal))
+}
+
 /// An in-process apalis-redis worker (default config) running [`record_start`].
 pub fn apalis_worker(
     storage: RedisStorage<ProbeJob>,
@@ -99,30 +115,14 @@ pub fn apalis_worker(
     concurrency: usize,
     rec: Recorder,
 ) -> InProcess {
-    let (tx, rx) = oneshot::channel::<()>();
     let worker = WorkerBuilder::new(name)
         .backend(storage)
         .concurrency(concurrency)
         .data(rec)
         .build(record_start);
-    let join = tokio::spawn(
-        async move {
-            let res = worker
-                .run_until(async move {
-                    let _ = rx.await;
-                    Ok::<(), std::io::Error>(())
-                })
-                .await;
-            if let Err(e) = res {
-                eprintln!("[bench] in-process apalis worker stopped: {e}");
-            }
-        }
-        .with_current_subscriber(),
-    );
-    InProcess {
-        stop: Some(tx),
-        join,
-    }
+    spawn_until_stopped("in-process apalis worker", move |signal| {
+        worker.run_until(signal)
+    })
 }
 
 /// Waits for the start of job `n` (skipping others), at most `within`.

@@ -4,8 +4,8 @@ use reqwest::Method;
 use serde::Serialize;
 
 use crate::ids::GroupId;
-use crate::models::{self, AttributeValue, Attributes, Deleted, Group};
-use crate::requests::{ListParams, list_setters, seg};
+use crate::models::{AttributeValue, Attributes, Deleted, Group};
+use crate::requests::seg;
 use crate::{HttpRequest, Request};
 
 /// `GET /groups/{id}` (path unconfirmed for the live API; served by the simulator).
@@ -78,39 +78,8 @@ impl Request for Upsert {
     }
 }
 
-/// `GET /groups`: one page; [`List::paginate`] streams them all.
-#[derive(Debug, Clone, Default)]
-pub struct List {
-    params: ListParams,
-    expand_memberships: bool,
-}
-
-impl List {
-    /// All groups.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Adds `expand=memberships`.
-    pub fn expand_memberships(mut self) -> Self {
-        self.expand_memberships = true;
-        self
-    }
-}
-
-list_setters!(List, Group);
-
-impl Request for List {
-    type Output = models::List<Group>;
-    fn build(&self) -> HttpRequest {
-        let req = HttpRequest::new(Method::GET, "/groups");
-        let req = if self.expand_memberships {
-            req.query("expand", "memberships")
-        } else {
-            req
-        };
-        self.params.apply(req)
-    }
-}
+/// `GET /groups`: one page; [`crate::page::MembershipList::paginate`] streams them all.
+pub type List = crate::page::MembershipList<Group>;
 
 /// `DELETE /groups/{id}`: the group's memberships and events go, users stay.
 #[derive(Debug, Clone)]
