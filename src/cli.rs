@@ -103,6 +103,70 @@ pub struct UpstreamArgs {
         default_value = "https://api.userflow.com"
     )]
     pub userflow_api_base: String,
+
+    /// The api's public base URL (`https://hubsync.example.com`): the OAuth redirect and the
+    /// webhook targets are built from it, and HubSpot's v3 signatures cover it.
+    #[arg(long, env = "HUBSYNC_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    #[command(flatten)]
+    pub hubspot_app: HubspotAppArgs,
+}
+
+/// The HubSpot public app hubsync runs as (from the app's "Auth" page in HubSpot).
+#[derive(Debug, Clone, Args)]
+pub struct HubspotAppArgs {
+    /// The app's numeric id (webhook subscriptions; recognising our own changes).
+    #[arg(long, env = "HUBSYNC_HUBSPOT_APP_ID")]
+    pub hubspot_app_id: Option<u64>,
+
+    /// The app's OAuth client id.
+    #[arg(long, env = "HUBSYNC_HUBSPOT_CLIENT_ID")]
+    pub hubspot_client_id: Option<String>,
+
+    /// The app's OAuth client secret; HubSpot also signs webhooks with it.
+    #[arg(long, env = "HUBSYNC_HUBSPOT_CLIENT_SECRET", hide_env_values = true)]
+    pub hubspot_client_secret: Option<String>,
+
+    /// The developer account's API key, for the app's webhook subscriptions and timeline
+    /// event templates.
+    #[arg(
+        long,
+        env = "HUBSYNC_HUBSPOT_DEVELOPER_API_KEY",
+        hide_env_values = true
+    )]
+    pub hubspot_developer_api_key: Option<String>,
+
+    /// Where operators approve the app.
+    #[arg(
+        long,
+        env = "HUBSYNC_HUBSPOT_AUTHORIZE_URL",
+        default_value = "https://app.hubspot.com/oauth/authorize"
+    )]
+    pub hubspot_authorize_url: String,
+}
+
+impl UpstreamArgs {
+    /// The settings every role passes to `hubsync_sync`.
+    pub fn settings(&self) -> hubsync_sync::Settings {
+        let app = &self.hubspot_app;
+        hubsync_sync::Settings {
+            hubspot: hubsync_sync::HubspotApp {
+                app_id: app.hubspot_app_id,
+                client_id: app.hubspot_client_id.clone(),
+                client_secret: app.hubspot_client_secret.clone(),
+                developer_api_key: app.hubspot_developer_api_key.clone(),
+                api_base: self.hubspot_api_base.clone(),
+                authorize_url: app.hubspot_authorize_url.clone(),
+                scopes: hubsync_sync::DEFAULT_SCOPES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            },
+            userflow_api_base: self.userflow_api_base.clone(),
+            public_url: self.public_url.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -141,6 +205,10 @@ pub struct ApiArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RoleArgs {
+    /// Key that opens stored secrets; the worker needs it (the same key as the api's).
+    #[arg(long, env = "HUBSYNC_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
+
     #[command(flatten)]
     pub state: StateArgs,
 

@@ -29,6 +29,8 @@ pub fn init_tracing(format: LogFormat, default_filter: &str) {
 pub struct Connections {
     pub db: DatabaseConnection,
     pub redis: redis::aio::ConnectionManager,
+    /// The Redis URL, for clients that open their own connections (queues).
+    pub redis_url: String,
 }
 
 /// Connects to the database (applying migrations when asked) and to Redis, failing with a
@@ -36,7 +38,11 @@ pub struct Connections {
 pub async fn connect(state: &StateArgs) -> anyhow::Result<Connections> {
     let db = connect_db(&state.database_url, state.migrate).await?;
     let redis = connect_redis(&state.redis_url).await?;
-    Ok(Connections { db, redis })
+    Ok(Connections {
+        db,
+        redis,
+        redis_url: state.redis_url.clone(),
+    })
 }
 
 pub async fn connect_db(url: &str, migrate: bool) -> anyhow::Result<DatabaseConnection> {

@@ -38,6 +38,10 @@ pub struct AppState {
     pub metrics_require_token: bool,
     /// Seals secrets before they are stored and opens them again (AES-256-GCM).
     pub secrets: hubsync_core::secrets::SecretBox,
+    /// Acting for integrations: settings, clients, the shared HubSpot limiter.
+    pub sync: hubsync_sync::SyncContext,
+    /// Where ingest and operator actions queue jobs.
+    pub jobs: hubsync_sync::JobQueues,
 }
 
 /// The whole HTTP application.

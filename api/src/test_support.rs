@@ -37,7 +37,16 @@ pub(crate) async fn state(tokens: &[&str]) -> AppState {
         .await
         .expect("redis");
     let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let sync = hubsync_sync::SyncContext::new(
+        db.clone(),
+        redis.clone(),
+        prefix.clone(),
+        test_secrets(),
+        hubsync_sync::Settings::default(),
+    );
     AppState {
+        sync,
+        jobs: hubsync_sync::JobQueues::new(client.clone(), &prefix).expect("job queues"),
         db,
         redis,
         queues: Queues::new(client, &prefix).expect("queues"),

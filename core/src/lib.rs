@@ -4,5 +4,6 @@
 //! Runs in: api, worker, scheduler (a library, no process of its own). Must not: depend on
 //! axum, sea-orm, redis or reqwest, so everything here is tested with plain `#[test]`s.
 
+pub mod jobs;
 pub mod secrets;
 pub mod signature;

@@ -7,7 +7,12 @@
 use tokio::sync::watch;
 
 /// Runs the role until `shutdown` turns true.
-pub async fn run(mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    ctx: hubsync_sync::SyncContext,
+    jobs: hubsync_sync::JobQueues,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = (ctx, jobs);
     tracing::info!("scheduler ready");
     let _ = shutdown.wait_for(|stop| *stop).await;
     tracing::info!("scheduler stopped");

@@ -21,6 +21,7 @@ pub async fn run(args: ApiArgs) -> anyhow::Result<()> {
         operator_tokens: args.operator_tokens,
         metrics_require_token: args.metrics_require_token,
         secrets,
+        settings: args.upstream.settings(),
     };
     serve(
         listener,
@@ -41,6 +42,8 @@ pub struct Access {
     pub metrics_require_token: bool,
     /// Encrypts and decrypts stored secrets.
     pub secrets: hubsync_core::secrets::SecretBox,
+    /// How to reach HubSpot and Userflow, and as which app.
+    pub settings: hubsync_sync::Settings,
 }
 
 /// Parses `--encryption-key` (base64 of 32 bytes) with an error that names the flag.
@@ -80,7 +83,20 @@ pub async fn serve(
     if operator_tokens.is_empty() {
         tracing::warn!("no operator token configured: the operator API answers 401 to every call");
     }
+    let redis_client = redis::Client::open(conns.redis_url.as_str())
+        .with_context(|| format!("bad Redis URL {}", roles::redact(&conns.redis_url)))?;
+    let jobs = hubsync_sync::JobQueues::new(redis_client, redis_prefix)
+        .context("configuring the job queues")?;
+    let sync = hubsync_sync::SyncContext::new(
+        conns.db.clone(),
+        conns.redis.clone(),
+        redis_prefix,
+        access.secrets.clone(),
+        access.settings,
+    );
     let app = hubsync_api::app(hubsync_api::AppState {
+        sync,
+        jobs,
         db: conns.db,
         redis: conns.redis,
         redis_prefix: redis_prefix.to_string(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::cli::DevArgs;
-use crate::commands::{api, background::Role, sim};
+use crate::commands::{api, background, background::Role, sim};
 use crate::roles;
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -36,12 +36,26 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let listener = roles::bind("api", &args.bind).await?;
     let api_addr = listener.local_addr()?;
 
+    let conns = roles::Connections {
+        db,
+        redis: redis.clone(),
+        redis_url: redis_url.clone(),
+    };
+    let settings = sims.settings(format!("http://{api_addr}"));
     let mut tasks = Vec::new();
     for role in [Role::Worker, Role::Scheduler] {
+        let (ctx, jobs) = background::sync_context(
+            &conns,
+            &args.redis_prefix,
+            secrets.clone(),
+            settings.clone(),
+        )?;
         let (redis, prefix, stop) = (redis.clone(), args.redis_prefix.clone(), shutdown.clone());
         tasks.push(tokio::spawn(async move {
             let presence = tokio::spawn(roles::presence(redis, prefix, role.name(), stop.clone()));
-            role.run_until(stop).await;
+            if let Err(e) = role.run_until(ctx, jobs, stop).await {
+                tracing::error!(role = role.name(), error = %e, "role stopped with an error");
+            }
             let _ = presence.await;
         }));
     }
@@ -57,7 +71,6 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         &database_url,
         &redis_url,
     );
-    let conns = roles::Connections { db, redis };
     let queues = api::queues(&redis_url, &args.redis_prefix)?;
     api::serve(
         listener,
@@ -68,6 +81,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             operator_tokens: args.operator_tokens.clone(),
             metrics_require_token: false,
             secrets,
+            settings,
         },
         shutdown,
     )

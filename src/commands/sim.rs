@@ -10,6 +10,33 @@ use crate::roles;
 pub struct Simulators {
     pub hubspot: serve::Running,
     pub userflow: serve::Running,
+    /// The simulated HubSpot's first app, which `hubsync dev` runs as.
+    pub hubspot_app: Option<hubspot::AppSpec>,
+}
+
+impl Simulators {
+    /// Settings that point every role at these simulators, as their first app, with the api
+    /// reachable at `public_url`.
+    pub fn settings(&self, public_url: String) -> hubsync_sync::Settings {
+        let hubspot_base = self.hubspot.base_url();
+        let app = self.hubspot_app.as_ref();
+        hubsync_sync::Settings {
+            hubspot: hubsync_sync::HubspotApp {
+                app_id: app.map(|a| a.app_id),
+                client_id: app.map(|a| a.client_id.clone()),
+                client_secret: app.map(|a| a.client_secret.clone()),
+                developer_api_key: app.map(|a| a.developer_api_key.clone()),
+                authorize_url: format!("{hubspot_base}/oauth/authorize"),
+                api_base: hubspot_base,
+                scopes: hubsync_sync::DEFAULT_SCOPES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            },
+            userflow_api_base: self.userflow.base_url(),
+            public_url: Some(public_url),
+        }
+    }
 }
 
 /// Builds the configurations from files and flags, starts both simulators and prints their
@@ -43,6 +70,7 @@ pub async fn start(
     if let Some(n) = seed.groups {
         uf.seed.groups = n;
     }
+    let hubspot_app = hs.apps.first().cloned();
     let hubspot = serve::spawn(&binds.hubspot_bind, hubspot::Simulator::new(hs).router())
         .await
         .with_context(|| format!("cannot listen on {}", binds.hubspot_bind))?;
@@ -51,7 +79,11 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot listen on {}", binds.userflow_bind))?;
     println!("listening role=sim-userflow addr={}", userflow.addr);
-    Ok(Simulators { hubspot, userflow })
+    Ok(Simulators {
+        hubspot,
+        userflow,
+        hubspot_app,
+    })
 }
 
 fn read_json<T: serde::de::DeserializeOwned + Default>(

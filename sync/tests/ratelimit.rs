@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hubsync_hubspot::{RateLimitInfo, RateLimitPolicy};
-use hubsync_worker::ratelimit::{Acquire, CallKind, HubspotLimiter, Limit, PortalLimits, Wait};
+use hubsync_sync::ratelimit::{Acquire, CallKind, HubspotLimiter, Limit, PortalLimits, Wait};
 
 fn redis_url() -> String {
     std::env::var("HUBSYNC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())

@@ -1,0 +1,145 @@
+//! Loading an integration and building its clients.
+
+use std::sync::Arc;
+
+use hubsync_core::secrets::SecretBox;
+use hubsync_entities::IntegrationStatus;
+use hubsync_entities::integrations::{Entity as Integrations, Model as Integration};
+use redis::aio::ConnectionManager;
+use sea_orm::{DatabaseConnection, EntityTrait};
+use uuid::Uuid;
+
+use crate::error::{Result, SyncError};
+use crate::ratelimit::HubspotLimiter;
+use crate::settings::Settings;
+
+/// What every api handler and job needs to act for any integration. Cheap to clone.
+#[derive(Clone)]
+pub struct SyncContext {
+    pub db: DatabaseConnection,
+    pub redis: ConnectionManager,
+    /// Prefix of every Redis key of the cluster.
+    pub redis_prefix: String,
+    pub secrets: SecretBox,
+    pub settings: Arc<Settings>,
+    /// HubSpot budget shared by every replica.
+    pub limiter: HubspotLimiter,
+}
+
+impl std::fmt::Debug for SyncContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncContext")
+            .field("redis_prefix", &self.redis_prefix)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyncContext {
+    pub fn new(
+        db: DatabaseConnection,
+        redis: ConnectionManager,
+        redis_prefix: impl Into<String>,
+        secrets: SecretBox,
+        settings: Settings,
+    ) -> Self {
+        let redis_prefix = redis_prefix.into();
+        Self {
+            limiter: HubspotLimiter::new(redis.clone(), redis_prefix.clone()),
+            db,
+            redis,
+            redis_prefix,
+            secrets,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// The integration `id` as stored now.
+    pub async fn tenant(&self, id: Uuid) -> Result<Tenant> {
+        let integration = Integrations::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(SyncError::IntegrationNotFound(id))?;
+        Ok(Tenant {
+            ctx: self.clone(),
+            integration,
+        })
+    }
+}
+
+/// One integration, loaded, with what it takes to act for it.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub ctx: SyncContext,
+    pub integration: Integration,
+}
+
+impl Tenant {
+    pub fn id(&self) -> Uuid {
+        self.integration.id
+    }
+
+    /// Whether sync and streaming run: only a connected integration acts.
+    pub fn is_active(&self) -> bool {
+        self.integration.status == IntegrationStatus::Connected
+    }
+
+    fn not_ready(&self, reason: impl Into<String>) -> SyncError {
+        SyncError::NotReady {
+            integration: self.integration.id,
+            reason: reason.into(),
+        }
+    }
+
+    /// Opens a stored secret column.
+    pub fn open(&self, sealed: Option<&str>, what: &str) -> Result<String> {
+        let sealed = sealed.ok_or_else(|| self.not_ready(format!("no {what} stored")))?;
+        Ok(self.ctx.secrets.open(sealed)?)
+    }
+
+    /// The HubSpot portal id, or why there is none.
+    pub fn portal_id(&self) -> Result<u64> {
+        self.integration
+            .hubspot_portal_id
+            .and_then(|p| u64::try_from(p).ok())
+            .ok_or_else(|| self.not_ready("HubSpot is not connected"))
+    }
+
+    /// A HubSpot client with the integration's stored access token.
+    pub async fn hubspot(&self) -> Result<hubsync_hubspot::Client> {
+        if self.integration.status == IntegrationStatus::AuthorizationExpired {
+            return Err(SyncError::AuthorizationExpired {
+                integration: self.integration.id,
+                reason: self
+                    .integration
+                    .status_reason
+                    .clone()
+                    .unwrap_or_else(|| "reconnect HubSpot".into()),
+            });
+        }
+        let token = self.open(
+            self.integration.hubspot_access_token_enc.as_deref(),
+            "HubSpot access token",
+        )?;
+        self.hubspot_with_token(token)
+    }
+
+    /// A HubSpot client for `token` against the cluster's API base.
+    pub fn hubspot_with_token(&self, token: String) -> Result<hubsync_hubspot::Client> {
+        Ok(hubsync_hubspot::Client::builder()
+            .base_url(self.ctx.settings.hubspot.api_base.clone())
+            .access_token(token)
+            .build()?)
+    }
+
+    /// A Userflow client with the integration's API key.
+    pub fn userflow(&self) -> Result<hubsync_userflow::Client> {
+        let key = self.open(
+            self.integration.userflow_api_key_enc.as_deref(),
+            "Userflow API key",
+        )?;
+        Ok(hubsync_userflow::Client::builder(key)
+            .base_url(self.ctx.settings.userflow_api_base.clone())
+            .build()?)
+    }
+}
