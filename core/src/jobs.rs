@@ -32,7 +32,7 @@ impl UserflowKind {
 
 /// Every unit of work a worker runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "job", rename_all = "snake_case")]
 pub enum Job {
     /// Re-read one HubSpot object and write its mapped fields to the linked Userflow object.
     SyncFromHubspot(SyncFromHubspot),
@@ -176,8 +176,8 @@ mod tests {
             changed: vec![],
         });
         let json = serde_json::to_value(&job).expect("serialize");
-        assert_eq!(json["kind"], "sync_from_userflow");
-        assert_eq!(json["kind"].as_str(), Some("sync_from_userflow"));
+        assert_eq!(json["job"], "sync_from_userflow");
+        assert_eq!(json["kind"], "group");
         assert!(json.get("changed").is_none());
         let back: Job = serde_json::from_value(json).expect("deserialize");
         assert_eq!(back, job);
