@@ -209,6 +209,22 @@ pub struct RoleArgs {
     #[arg(long, env = "HUBSYNC_ENCRYPTION_KEY", hide_env_values = true)]
     pub encryption_key: Option<String>,
 
+    /// Jobs one worker runs at once from the realtime queue (webhooks).
+    #[arg(long, env = "HUBSYNC_REALTIME_CONCURRENCY", default_value_t = 32)]
+    pub realtime_concurrency: usize,
+
+    /// Jobs one worker runs at once from the bulk queue (full syncs).
+    #[arg(long, env = "HUBSYNC_BULK_CONCURRENCY", default_value_t = 8)]
+    pub bulk_concurrency: usize,
+
+    /// Seconds between the scheduler's full syncs of each integration.
+    #[arg(
+        long,
+        env = "HUBSYNC_FULL_SYNC_INTERVAL_SECS",
+        default_value_t = 86_400
+    )]
+    pub full_sync_interval_secs: u64,
+
     #[command(flatten)]
     pub state: StateArgs,
 

@@ -29,6 +29,11 @@ pub(crate) fn test_secrets() -> hubsync_core::secrets::SecretBox {
 /// A state with these operator tokens under a fresh prefix (nothing is written to Redis
 /// until a handler or test does).
 pub(crate) async fn state(tokens: &[&str]) -> AppState {
+    state_with(tokens, hubsync_sync::Settings::default()).await
+}
+
+/// [`state`] with these cluster settings (simulator URLs, the app's credentials).
+pub(crate) async fn state_with(tokens: &[&str], settings: hubsync_sync::Settings) -> AppState {
     let db = hubsync_entities::connect("sqlite::memory:")
         .await
         .expect("sqlite");
@@ -42,7 +47,7 @@ pub(crate) async fn state(tokens: &[&str]) -> AppState {
         redis.clone(),
         prefix.clone(),
         test_secrets(),
-        hubsync_sync::Settings::default(),
+        settings,
     );
     AppState {
         sync,

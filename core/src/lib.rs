@@ -5,5 +5,6 @@
 //! axum, sea-orm, redis or reqwest, so everything here is tested with plain `#[test]`s.
 
 pub mod jobs;
+pub mod mapping;
 pub mod secrets;
 pub mod signature;

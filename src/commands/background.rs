@@ -25,13 +25,37 @@ impl Role {
         self,
         ctx: hubsync_sync::SyncContext,
         jobs: hubsync_sync::JobQueues,
+        opts: RoleOptions,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
         match self {
-            Role::Worker => hubsync_worker::run(ctx, jobs, shutdown).await?,
-            Role::Scheduler => hubsync_scheduler::run(ctx, jobs, shutdown).await,
+            Role::Worker => hubsync_worker::run(ctx, jobs, opts.worker, shutdown).await?,
+            Role::Scheduler => hubsync_scheduler::run(ctx, jobs, opts.scheduler, shutdown).await,
         }
         Ok(())
+    }
+}
+
+/// Tuning of the background roles.
+#[derive(Debug, Clone, Default)]
+pub struct RoleOptions {
+    pub worker: hubsync_worker::WorkerOptions,
+    pub scheduler: hubsync_scheduler::SchedulerOptions,
+}
+
+impl RoleOptions {
+    pub fn from_args(args: &RoleArgs) -> Self {
+        Self {
+            worker: hubsync_worker::WorkerOptions {
+                realtime_concurrency: args.realtime_concurrency.max(1),
+                bulk_concurrency: args.bulk_concurrency.max(1),
+            },
+            scheduler: hubsync_scheduler::SchedulerOptions {
+                full_sync_interval: std::time::Duration::from_secs(
+                    args.full_sync_interval_secs.max(1),
+                ),
+            },
+        }
     }
 }
 
@@ -73,6 +97,7 @@ pub async fn run(args: RoleArgs, role: Role) -> anyhow::Result<()> {
         secrets,
         args.upstream.settings(),
     )?;
+    let opts = RoleOptions::from_args(&args);
     let shutdown = roles::shutdown_signal();
     let presence = tokio::spawn(roles::presence(
         conns.redis,
@@ -80,7 +105,7 @@ pub async fn run(args: RoleArgs, role: Role) -> anyhow::Result<()> {
         role.name(),
         shutdown.clone(),
     ));
-    let result = role.run_until(ctx, jobs, shutdown).await;
+    let result = role.run_until(ctx, jobs, opts, shutdown).await;
     let _ = presence.await;
     result
 }

@@ -53,7 +53,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         let (redis, prefix, stop) = (redis.clone(), args.redis_prefix.clone(), shutdown.clone());
         tasks.push(tokio::spawn(async move {
             let presence = tokio::spawn(roles::presence(redis, prefix, role.name(), stop.clone()));
-            if let Err(e) = role.run_until(ctx, jobs, stop).await {
+            if let Err(e) = role
+                .run_until(ctx, jobs, background::RoleOptions::default(), stop)
+                .await
+            {
                 tracing::error!(role = role.name(), error = %e, "role stopped with an error");
             }
             let _ = presence.await;
