@@ -22,6 +22,8 @@ pub fn unique(tag: &str) -> String {
     format!("test-{tag}-{}", uuid::Uuid::new_v4().simple())
 }
 
+pub mod cluster;
+
 /// Parses `listening role=<role> addr=<addr>`.
 fn parse_listening(line: &str) -> Option<(String, String)> {
     let rest = line.strip_prefix("listening ")?;
