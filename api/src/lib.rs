@@ -1,7 +1,10 @@
 //! The `api` role: HTTP ingest of HubSpot and Userflow webhooks and the operator REST API.
 //!
-//! Runs in: `hubsync api` (and `hubsync dev`). Owns: the HTTP routes. Must not: call HubSpot or
-//! Userflow on the request path; every side effect is a queued job run by a worker.
+//! Runs in: `hubsync api` (and `hubsync dev`). Owns: the HTTP routes. Webhook ingest never
+//! calls HubSpot or Userflow: it verifies, queues jobs and answers, and workers do the sync.
+//! Operator-initiated actions do call them on the request path: the OAuth callback (code
+//! exchange) and HubSpot disconnect (token revocation), `PUT /api/v1/integrations/{id}/userflow`
+//! (webhook subscription), mapping validation and dry runs.
 //! Routes: health probes and Prometheus metrics (`/metrics`) at the root, the operator API
 //! under `/api/v1` (bearer operator tokens, [`auth`]; queues in [`queues`]), webhook ingest
 //! under `/webhooks`. Errors use one envelope ([`error`]).
@@ -9,6 +12,7 @@
 pub mod auth;
 pub mod error;
 pub mod json;
+mod openapi;
 mod query;
 pub mod queues;
 mod routes;
@@ -49,7 +53,10 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
         .merge(routes::metrics::router())
+        .merge(routes::oauth::router())
+        .merge(routes::webhooks::router())
         .nest("/api/v1", routes::operator::router())
+        .merge(openapi::router())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

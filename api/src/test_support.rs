@@ -291,3 +291,13 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+impl TestApp {
+    /// [`TestApp::new`] with these cluster settings (public URL, the HubSpot app's secret).
+    pub(crate) async fn with_settings(tokens: &[&str], settings: hubsync_sync::Settings) -> Self {
+        Self {
+            state: state_with(tokens, settings).await,
+            client: redis::Client::open(redis_url()).expect("redis url"),
+        }
+    }
+}

@@ -8,3 +8,4 @@ pub mod jobs;
 pub mod mapping;
 pub mod secrets;
 pub mod signature;
+pub mod webhooks;

@@ -6,6 +6,7 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::setup_status::SetupStatus;
 use crate::{IntegrationStatus, StringList};
 
 #[sea_orm::model]
@@ -38,6 +39,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub userflow_webhook_secret_enc: Option<String>,
     pub userflow_webhook_subscription_id: Option<String>,
+    /// What the last schema setup and webhook reconciliation did (null before the first).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub setup_status: Option<SetupStatus>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(has_many)]

@@ -41,6 +41,7 @@ pub mod full_sync_shards;
 pub mod integrations;
 pub mod object_links;
 pub mod object_mappings;
+pub mod setup_status;
 pub mod sync_log;
 pub mod sync_state;
 

@@ -111,6 +111,7 @@ async fn nulls_round_trip(backend: Backend) {
             userflow_api_key_enc: None,
             userflow_webhook_secret_enc: None,
             userflow_webhook_subscription_id: None,
+            setup_status: None,
             created_at: at(0),
             updated_at: at(0),
         }

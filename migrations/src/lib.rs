@@ -16,6 +16,7 @@
 //! | `m20261128_000007_create_sync_log` | `sync_log` |
 //! | `m20261128_000008_create_full_sync_runs` | `full_sync_runs` |
 //! | `m20261128_000009_create_full_sync_shards` | `full_sync_shards` |
+//! | `m20261128_000010_add_integrations_setup_status` | `integrations.setup_status` |
 //!
 //! Apply them with [`Migrator`] (through [`MigratorTrait`]) or the [`migrate`]
 //! shortcut. The matching sea-orm entities live in the `hubsync-entities`
@@ -40,6 +41,7 @@ mod m20261128_000006_create_sync_state;
 mod m20261128_000007_create_sync_log;
 mod m20261128_000008_create_full_sync_runs;
 mod m20261128_000009_create_full_sync_shards;
+mod m20261128_000010_add_integrations_setup_status;
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -61,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_create_sync_log::Migration),
             Box::new(m20261128_000008_create_full_sync_runs::Migration),
             Box::new(m20261128_000009_create_full_sync_shards::Migration),
+            Box::new(m20261128_000010_add_integrations_setup_status::Migration),
         ]
     }
 }

@@ -10,7 +10,7 @@ use hubsync_migrations::{
 };
 
 /// Migration names, in order.
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     "m20261128_000001_create_integrations",
     "m20261128_000002_create_object_mappings",
     "m20261128_000003_create_field_mappings",
@@ -20,6 +20,7 @@ const MIGRATIONS: [&str; 9] = [
     "m20261128_000007_create_sync_log",
     "m20261128_000008_create_full_sync_runs",
     "m20261128_000009_create_full_sync_shards",
+    "m20261128_000010_add_integrations_setup_status",
 ];
 
 /// Columns that must exist, per table.
@@ -38,6 +39,7 @@ const KEY_COLUMNS: [(&str, &[&str]); 9] = [
             "hubspot_scopes",
             "userflow_api_key_enc",
             "userflow_webhook_secret_enc",
+            "setup_status",
             "created_at",
             "updated_at",
         ],
@@ -301,6 +303,29 @@ async fn step_by_step(backend: Backend) {
             .expect("applied migrations");
         assert_eq!(applied.len(), done + 1);
     }
+    // The migrations after the table-creating ones alter existing tables.
+    for done in TABLES.len()..MIGRATIONS.len() {
+        Migrator::up(conn, Some(1)).await.expect("one step up");
+        let applied = Migrator::get_applied_migrations(conn)
+            .await
+            .expect("applied migrations");
+        assert_eq!(applied.len(), done + 1);
+    }
+    assert!(
+        manager
+            .has_column("integrations", "setup_status")
+            .await
+            .expect("has_column")
+    );
+    for _ in TABLES.len()..MIGRATIONS.len() {
+        Migrator::down(conn, Some(1)).await.expect("one step down");
+    }
+    assert!(
+        !manager
+            .has_column("integrations", "setup_status")
+            .await
+            .expect("has_column")
+    );
     for table in TABLES.iter().rev() {
         Migrator::down(conn, Some(1)).await.expect("one step down");
         assert!(

@@ -1,4 +1,5 @@
-//! [`QueueAdmin`]: operator operations (list, inspect, retry, discard, purge, pause, stats).
+//! [`QueueAdmin`]: operator operations (list, inspect, retry, discard, purge, pause, resume a
+//! tenant's delayed jobs, stats).
 //! Reads are plain commands in bounded pages; writes go through the scripts, at most 500 ids
 //! per call.
 
@@ -18,6 +19,8 @@ use crate::{
 const PAGE: usize = 200;
 /// Entries one `list` call examines at most (filters may skip many).
 const MAX_SCAN_PER_CALL: usize = 10_000;
+/// Delayed entries one `resume_tenant` script call examines at most.
+const RESUME_CHUNK: usize = 500;
 
 /// Filters for listing and bulk operations. Empty = everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -289,6 +292,25 @@ impl QueueAdmin {
             .query_async(&mut conn)
             .await?;
         Ok(())
+    }
+
+    /// Moves every delayed job of `tenant` to its waiting list now (keeping attempts), e.g.
+    /// when an integration whose jobs were parked with a far retry-at is reconnected. Runs in
+    /// atomic slices of at most 500 delayed entries; returns how many moved.
+    pub async fn resume_tenant(&self, tenant: &str) -> Result<u64> {
+        let mut conn = self.conn();
+        let mut start = 0;
+        let mut moved = 0;
+        loop {
+            let slice =
+                ops::resume_tenant::run(&mut conn, &self.shared.keys, tenant, start, RESUME_CHUNK)
+                    .await?;
+            moved += slice.moved;
+            if slice.scanned < RESUME_CHUNK as u64 {
+                return Ok(moved);
+            }
+            start = slice.next_start;
+        }
     }
 
     /// Whether the queue is paused.

@@ -105,23 +105,23 @@ impl Tenant {
             .ok_or_else(|| self.not_ready("HubSpot is not connected"))
     }
 
-    /// A HubSpot client with the integration's stored access token.
+    /// A HubSpot client with a fresh access token (refreshed first when it expires within
+    /// five minutes, once across replicas: [`crate::tokens::access_token`]).
     pub async fn hubspot(&self) -> Result<hubsync_hubspot::Client> {
-        if self.integration.status == IntegrationStatus::AuthorizationExpired {
-            return Err(SyncError::AuthorizationExpired {
-                integration: self.integration.id,
-                reason: self
-                    .integration
-                    .status_reason
-                    .clone()
-                    .unwrap_or_else(|| "reconnect HubSpot".into()),
-            });
-        }
-        let token = self.open(
-            self.integration.hubspot_access_token_enc.as_deref(),
-            "HubSpot access token",
-        )?;
+        let token = self.hubspot_token().await?;
         self.hubspot_with_token(token)
+    }
+
+    /// The access token [`Tenant::hubspot`] uses; keep it to pass to
+    /// [`Tenant::refresh_hubspot`] after a 401.
+    pub async fn hubspot_token(&self) -> Result<String> {
+        crate::tokens::access_token(self).await
+    }
+
+    /// After HubSpot answered 401 to `rejected`: a new token, refreshed once across replicas
+    /// unless another one already replaced it ([`crate::tokens::refresh_after_unauthorized`]).
+    pub async fn refresh_hubspot(&self, rejected: &str) -> Result<String> {
+        crate::tokens::refresh_after_unauthorized(self, rejected).await
     }
 
     /// A HubSpot client for `token` against the cluster's API base.

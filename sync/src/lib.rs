@@ -7,11 +7,19 @@
 //! (mapping types, diffs, job payloads) live in `hubsync-core`; this crate does the reads and
 //! writes around them.
 
+pub mod app_webhooks;
+pub mod connection;
 mod context;
+pub mod engine;
 mod error;
+pub mod full_sync;
+pub mod lock;
 mod queues;
 pub mod ratelimit;
+pub mod schema;
+pub mod schema_setup;
 mod settings;
+pub mod tokens;
 
 pub use context::{SyncContext, Tenant};
 pub use error::SyncError;

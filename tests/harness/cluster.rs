@@ -185,6 +185,15 @@ impl Cluster {
         send(req).await
     }
 
+    /// Calls a simulator control route: `/_sim/hubspot/…` or `/_sim/userflow/…`.
+    pub async fn hs_or_uf(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        if path.starts_with("/_sim/userflow") {
+            self.uf(method, path, None, body).await
+        } else {
+            self.hs(method, path, body).await
+        }
+    }
+
     /// Calls the Userflow simulator with an API key (`path` starting with `/`).
     pub async fn uf(
         &self,
@@ -193,7 +202,9 @@ impl Cluster {
         key: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.userflow));
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.userflow));
         if let Some(k) = key {
             req = req.bearer_auth(k);
         }
@@ -279,4 +290,103 @@ async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
     (status, body)
+}
+
+/// The HubSpot portal the simulator's OAuth flow grants by default, and its private-app token
+/// (a "someone else" writer: its changes are not hubsync's).
+pub const PORTAL: u64 = 62515;
+pub const PAT: &str = "pat-sim-62515";
+/// The seeded Userflow environment and its key.
+pub const UF_ENV: &str = "env_demo";
+pub const UF_KEY: &str = "ak_sim_demo";
+
+impl Cluster {
+    /// Saves a mapping; answers its id, failing with the body when refused.
+    pub async fn mapping(&self, integration: &str, body: Value) -> String {
+        let (s, m) = self
+            .op(
+                Method::POST,
+                &format!("/integrations/{integration}/mappings"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, 201, "save mapping: {m}\n{}", self.output());
+        m["id"].as_str().unwrap().to_string()
+    }
+
+    /// A HubSpot object's properties, read with the private-app token (`id` may be an email
+    /// with `id_property=email`).
+    pub async fn hs_object(
+        &self,
+        object_type: &str,
+        id: &str,
+        properties: &[&str],
+        id_property: Option<&str>,
+    ) -> Option<Value> {
+        let mut url = format!(
+            "{}/crm/v3/objects/{object_type}/{id}?properties={}",
+            self.hubspot,
+            properties.join(",")
+        );
+        if let Some(p) = id_property {
+            url.push_str(&format!("&idProperty={p}"));
+        }
+        let resp = self.http.get(url).bearer_auth(PAT).send().await.unwrap();
+        if resp.status().as_u16() == 404 {
+            return None;
+        }
+        assert!(resp.status().is_success(), "read {object_type}/{id}");
+        Some(resp.json().await.unwrap())
+    }
+
+    /// Changes a HubSpot object's properties as a HubSpot user would (private-app token).
+    pub async fn hs_update(&self, object_type: &str, id: &str, properties: Value) {
+        let (s, body) = self
+            .http_json(
+                Method::PATCH,
+                &format!("{}/crm/v3/objects/{object_type}/{id}", self.hubspot),
+                PAT,
+                json!({ "properties": properties }),
+            )
+            .await;
+        assert_eq!(s, 200, "update {object_type}/{id}: {body}");
+    }
+
+    /// A Userflow user (or group with `kind = "groups"`) as the API answers it.
+    pub async fn uf_object(&self, kind: &str, id: &str) -> Option<Value> {
+        let (s, body) = self
+            .uf(Method::GET, &format!("/{kind}/{id}"), Some(UF_KEY), None)
+            .await;
+        (s == 200).then_some(body)
+    }
+
+    /// Calls `url` with a bearer token and a JSON body.
+    pub async fn http_json(
+        &self,
+        method: Method,
+        url: &str,
+        token: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        send(
+            self.http
+                .request(method, url)
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// The integration's sync log rows (newest first) matching `query` (`outcome=skipped&…`).
+    pub async fn sync_log(&self, integration: &str, query: &str) -> Vec<Value> {
+        let (s, body) = self
+            .op(
+                Method::GET,
+                &format!("/integrations/{integration}/sync-log?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "sync log: {body}");
+        body["entries"].as_array().cloned().unwrap_or_default()
+    }
 }

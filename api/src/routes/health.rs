@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
 
@@ -18,11 +19,80 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
-async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// The probes, for the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(healthz, readyz),
+    tags((name = "health", description = "Liveness and readiness probes (no token)."))
+)]
+pub(crate) struct Api;
+
+/// Answer of `GET /healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+struct Liveness {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: &'static str,
 }
 
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// Answer of `GET /readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+struct Readiness {
+    /// `ready` when every dependency answered, else `not_ready`.
+    #[schema(schema_with = ready_schema)]
+    status: &'static str,
+    /// The database: `ok` or `unreachable`.
+    #[schema(schema_with = dependency_schema)]
+    database: &'static str,
+    /// Redis: `ok` or `unreachable`.
+    #[schema(schema_with = dependency_schema)]
+    redis: &'static str,
+}
+
+fn ready_schema() -> utoipa::openapi::schema::Object {
+    string_enum(&["ready", "not_ready"])
+}
+
+fn dependency_schema() -> utoipa::openapi::schema::Object {
+    string_enum(&["ok", "unreachable"])
+}
+
+fn string_enum(values: &[&str]) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
+fn health_word(ok: bool) -> &'static str {
+    if ok { "ok" } else { "unreachable" }
+}
+
+/// Liveness: answers as long as the process serves HTTP.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "The process is up.", body = Liveness))
+)]
+async fn healthz() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
+}
+
+/// Readiness: the database and Redis answer.
+///
+/// A load balancer should stop sending webhooks to a replica that answers 503. Which
+/// dependency failed is named; the cause stays in the server log.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready: every dependency answered.", body = Readiness),
+        (status = 503, description = "Not ready: a dependency is unreachable.", body = Readiness),
+    )
+)]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let db = state.db.ping().await.map_err(|e| e.to_string());
     let mut redis = state.redis.clone();
     let pong: Result<String, String> = redis::cmd("PING")
@@ -37,11 +107,11 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         tracing::warn!(error = %e, "readiness: redis unreachable");
     }
     // Internal error text stays in the log; the probe only says which dependency failed.
-    let body = json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "database": if db.is_ok() { "ok" } else { "unreachable" },
-        "redis": if pong.is_ok() { "ok" } else { "unreachable" },
-    });
+    let body = Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        database: health_word(db.is_ok()),
+        redis: health_word(pong.is_ok()),
+    };
     let status = if ready {
         StatusCode::OK
     } else {

@@ -35,10 +35,11 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hubsync_queue::{JobState, LatencyHistogram, QueueStats};
+use utoipa::OpenApi;
 
 use crate::AppState;
 use crate::auth::authorize;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::query::Params;
 use crate::routes::operator::queues::{DEFAULT_WINDOW_S, MAX_WINDOW_S, counters};
 
@@ -51,6 +52,35 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
 }
 
+/// `/metrics`, for the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(metrics),
+    tags((name = "metrics", description = "Prometheus metrics of the queues."))
+)]
+pub(crate) struct Api;
+
+/// Prometheus metrics of every queue (text exposition format 0.0.4).
+///
+/// Cluster-wide values (read from Redis): scrape one replica. Open by default; needs an
+/// operator token when the server runs with `metrics_require_token`. The histograms cover the
+/// last `window_s` seconds, not the time since start: take quantiles without `rate()`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "metrics",
+    params(
+        ("window_s" = Option<u64>, Query, minimum = 1, maximum = 7200,
+            description = "Latency window of the histograms in seconds (default 300, whole minutes)."),
+    ),
+    security((), ("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The exposition.", body = String,
+            content_type = "text/plain; version=0.0.4; charset=utf-8"),
+        (status = 400, description = "Unknown parameter or `window_s` out of range.", body = ErrorBody),
+        (status = 401, description = "A token is required and missing or wrong.", body = ErrorBody),
+    )
+)]
 async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -2,4 +2,6 @@
 
 pub(crate) mod health;
 pub(crate) mod metrics;
+pub(crate) mod oauth;
 pub(crate) mod operator;
+pub(crate) mod webhooks;

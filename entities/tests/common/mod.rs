@@ -44,6 +44,7 @@ pub fn integration() -> integrations::Model {
         userflow_api_key_enc: Some("enc:v1:ufkey".to_owned()),
         userflow_webhook_secret_enc: Some("enc:v1:whsec".to_owned()),
         userflow_webhook_subscription_id: Some("whsub_123".to_owned()),
+        setup_status: None,
         created_at: at(0),
         updated_at: at(1),
     }

@@ -5,6 +5,7 @@ pub mod associations;
 pub mod oauth;
 pub mod objects;
 pub mod properties;
+pub mod schemas;
 pub mod timeline;
 pub mod webhooks;
 

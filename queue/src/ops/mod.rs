@@ -34,6 +34,7 @@ pub(crate) mod promote_due;
 pub(crate) mod reclaim_expired;
 pub(crate) mod release_jobs;
 pub(crate) mod renew_leases;
+pub(crate) mod resume_tenant;
 pub(crate) mod retry_dead;
 pub(crate) mod retry_or_bury;
 pub(crate) mod trim_retention;
@@ -152,6 +153,11 @@ mod tests {
                 "renew_leases",
                 super::renew_leases::SOURCE,
                 super::renew_leases::NUM_KEYS,
+            ),
+            (
+                "resume_tenant",
+                super::resume_tenant::SOURCE,
+                super::resume_tenant::NUM_KEYS,
             ),
             (
                 "retry_dead",

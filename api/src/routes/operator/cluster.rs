@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::auth::Operator;
@@ -16,18 +17,42 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/cluster", get(cluster))
 }
 
+/// `/cluster`, for the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(cluster),
+    tags((name = "cluster", description = "The live processes of the cluster."))
+)]
+pub(crate) struct Api;
+
 /// One live process.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
 pub(crate) struct Replica {
+    /// Process id: `<HOSTNAME>-<pid>`.
     id: String,
+    /// When the process last refreshed its presence, in ms since the Unix epoch.
     last_seen_ms: u64,
 }
 
-#[derive(Debug, Serialize)]
+/// The live replicas of the cluster.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Cluster {
+    /// Role (`api`, `worker`, `scheduler`) → its live replicas, in id order. A role without a
+    /// live replica is absent.
     roles: BTreeMap<String, Vec<Replica>>,
 }
 
+/// The live replicas of every role.
+///
+/// Read from the presence keys each process refreshes; a process that stopped refreshing
+/// drops out when its key expires.
+#[utoipa::path(
+    get,
+    path = "/cluster",
+    operation_id = "show_cluster",
+    tag = "cluster",
+    responses((status = 200, description = "The live replicas by role.", body = Cluster))
+)]
 async fn cluster(_: Operator, State(state): State<AppState>) -> Result<Json<Cluster>, ApiError> {
     let mut redis = state.redis.clone();
     let prefix = format!("{{{}}}:presence:", state.redis_prefix);

@@ -7,7 +7,7 @@
 //! | `GET /integrations/{id}` | the integration |
 //! | `PATCH /integrations/{id}` `{name}` | the integration |
 //! | `DELETE /integrations/{id}` | 204; its mappings, links and logs go with it |
-//! | `PUT /integrations/{id}/userflow` `{api_key, webhook_secret?, environment, force?}` | the integration |
+//! | `PUT /integrations/{id}/userflow` `{api_key, webhook_secret?, environment, force?}` | the integration and `userflow_webhook_subscription` |
 //! | `GET /integrations/{id}/status` | status, reason and what is connected |
 //!
 //! Secrets (HubSpot tokens, the Userflow API key and webhook secret) are sealed with the
@@ -17,6 +17,13 @@
 //! Pairing rule: a HubSpot portal belongs with one Userflow environment. Pairing a portal
 //! that another (not disconnected) integration already pairs with a different environment is
 //! refused with 409 `conflict` unless the request says `force: true`.
+//!
+//! Connecting Userflow with `--public-url` set registers hubsync's webhook subscription in the
+//! environment (`/webhooks/userflow/<id>`, topics `user`, `group`, `event`; an existing one is
+//! updated, never duplicated) and stores its signing secret; this also proves the API key
+//! (a refused key answers 400). Without a public URL the key is stored and the status says why
+//! no subscription is registered. Status: `connected` once both sides hold credentials
+//! (`pending` before); see [`hubsync_sync::connection::ready_status`].
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -25,16 +32,19 @@ use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use hubsync_entities::integrations::{ActiveModel, Column, Entity, Model};
 use hubsync_entities::{IntegrationStatus, StringList};
+use hubsync_sync::connection::{self, ConnectError};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, ModelTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Operator;
-use crate::error::{ApiError, Code};
+use crate::error::{ApiError, Code, ErrorBody};
 use crate::json::ApiJson;
 use crate::query::{Params, bad};
 
@@ -52,26 +62,56 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/integrations/{id}/status", get(status))
 }
 
+/// The integration routes, for the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(create, list, show, rename, remove, connect_userflow, status),
+    tags((name = "integrations", description = "Integrations (one HubSpot portal ↔ one \
+        Userflow environment): create, list, rename, delete, connect Userflow, status."))
+)]
+pub(crate) struct Api;
+
 // ---- shapes ----
 
 /// One integration as answered: never a secret, only whether it is set.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Integration)]
 pub(crate) struct IntegrationView {
     id: Uuid,
     name: String,
+    /// The HubSpot portal (hub) id, once known.
     hubspot_portal_id: Option<i64>,
+    /// The Userflow environment, once known.
     userflow_environment: Option<String>,
+    #[schema(schema_with = status_schema)]
     status: IntegrationStatus,
+    /// Why the integration is in its status (e.g. why authorization expired).
     status_reason: Option<String>,
     hubspot_access_token_set: bool,
     hubspot_refresh_token_set: bool,
     hubspot_token_expires_at: Option<DateTime<Utc>>,
+    /// The scopes HubSpot granted.
+    #[schema(value_type = Option<Vec<String>>)]
     hubspot_scopes: Option<StringList>,
     userflow_api_key_set: bool,
     userflow_webhook_secret_set: bool,
+    /// hubsync's webhook subscription in the Userflow environment, once registered.
     userflow_webhook_subscription_id: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// `status` of an integration as a string enum of every [`IntegrationStatus`].
+pub(crate) fn status_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(IntegrationStatus::ALL.iter().map(|s| s.as_str())))
+        .description(Some(
+            "`pending` (not yet authorized on both sides), `connected` (syncing), \
+             `authorization_expired` (the HubSpot refresh token stopped working; reconnect \
+             HubSpot) or `disconnected` (credentials cleared).",
+        ))
+        .build()
 }
 
 impl From<Model> for IntegrationView {
@@ -96,34 +136,160 @@ impl From<Model> for IntegrationView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A page of integrations, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = IntegrationList)]
+struct List {
+    integrations: Vec<IntegrationView>,
+    /// Pass back as `cursor` for the next page; `null` at the end.
+    next_cursor: Option<String>,
+}
+
+/// The integration after connecting Userflow, with its webhook subscription.
+#[derive(Debug, Serialize, ToSchema)]
+struct UserflowConnected {
+    #[serde(flatten)]
+    integration: IntegrationView,
+    userflow_webhook_subscription: SubscriptionView,
+}
+
+/// Whether hubsync's webhook subscription is registered in the Userflow environment.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UserflowWebhookSubscription)]
+struct SubscriptionView {
+    /// Registered, with its signing secret stored: notifications are verified and ingested.
+    registered: bool,
+    /// The subscription id at Userflow.
+    id: Option<String>,
+    /// Where Userflow delivers (`<public URL>/webhooks/userflow/<integration id>`); `null`
+    /// without a public URL.
+    url: Option<String>,
+    /// The topics subscribed to.
+    #[schema(value_type = Vec<String>)]
+    topics: &'static [&'static str],
+    /// Why it is not registered, and what to do; `null` when it is.
+    reason: Option<String>,
+}
+
+/// Where an integration stands and what it needs.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = IntegrationStatusReport)]
+struct StatusReport {
+    id: Uuid,
+    #[schema(schema_with = status_schema)]
+    status: IntegrationStatus,
+    /// Why the integration is in its status.
+    reason: Option<String>,
+    /// What an operator should do next (a route to call); `null` when nothing is needed.
+    action: Option<String>,
+    hubspot: HubspotSide,
+    /// The HubSpot schema setup (properties, timeline templates) and webhook check:
+    /// `{state: not_started|pending|done|failed, updated_at, error, schema, timeline,
+    /// webhooks, webhook_report}`.
+    #[schema(value_type = Object)]
+    setup: serde_json::Value,
+    userflow: UserflowSide,
+}
+
+/// The HubSpot side of an integration.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = HubspotConnectionStatus)]
+struct HubspotSide {
+    /// A portal and a refresh token are stored.
+    connected: bool,
+    portal_id: Option<i64>,
+    access_token_set: bool,
+    refresh_token_set: bool,
+    token_expires_at: Option<DateTime<Utc>>,
+    /// Whether the stored access token has expired (it is refreshed when next used).
+    token_expired: Option<bool>,
+    /// The scopes HubSpot granted.
+    #[schema(value_type = Option<Vec<String>>)]
+    scopes: Option<StringList>,
+    /// Why authorization expired, when the status is `authorization_expired`.
+    authorization_expired_reason: Option<String>,
+}
+
+/// The Userflow side of an integration.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UserflowConnectionStatus)]
+struct UserflowSide {
+    /// An environment and an API key are stored.
+    connected: bool,
+    environment: Option<String>,
+    api_key_set: bool,
+    webhook_secret_set: bool,
+    webhook_subscription_id: Option<String>,
+    webhook_subscription: SubscriptionView,
+}
+
+/// Body of `POST /integrations`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreateIntegration)]
 struct CreateBody {
+    /// Not blank, at most 200 characters.
+    #[schema(value_type = String)]
     name: Option<String>,
+    /// The HubSpot portal, when known before authorizing (positive).
     hubspot_portal_id: Option<i64>,
+    /// The Userflow environment, when known before connecting Userflow.
     userflow_environment: Option<String>,
+    /// Pair the portal even when another integration pairs it with a different Userflow
+    /// environment.
     #[serde(default)]
     force: bool,
 }
 
-#[derive(Debug, Deserialize)]
+/// Body of `PATCH /integrations/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RenameIntegration)]
 struct PatchBody {
+    /// Not blank, at most 200 characters.
+    #[schema(value_type = String)]
     name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Body of `PUT /integrations/{id}/userflow`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ConnectUserflow)]
 struct UserflowBody {
+    /// The environment's API key (stored sealed, never answered).
+    #[schema(value_type = String)]
     api_key: Option<String>,
+    /// The webhook signing secret, used only when hubsync cannot register its own
+    /// subscription (no public URL); stored sealed, never answered.
     webhook_secret: Option<String>,
+    /// The Userflow environment.
+    #[schema(value_type = String)]
     environment: Option<String>,
+    /// Pair even when the portal is paired with another environment.
     #[serde(default)]
     force: bool,
 }
 
 // ---- handlers ----
 
+/// Creates an integration (status `pending`).
+///
+/// Connect HubSpot next (`POST …/hubspot/authorize`) and Userflow (`PUT …/userflow`). A portal
+/// and environment given here are checked against the pairing rule.
+#[utoipa::path(
+    post,
+    path = "/integrations",
+    operation_id = "create_integration",
+    tag = "integrations",
+    request_body(content = CreateBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created.", body = IntegrationView),
+        (status = 400, description = "Missing, blank or too long `name`, a bad `hubspot_portal_id` or `userflow_environment`, or malformed JSON / an unknown field.", body = ErrorBody),
+        (status = 409, description = "The portal is paired with a different Userflow environment by another integration (send `force: true` to pair anyway).", body = ErrorBody),
+        (status = 413, description = "The body is too large.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+    )
+)]
 async fn create(
     _op: Operator,
     State(state): State<AppState>,
@@ -155,11 +321,28 @@ async fn create(
     Ok((StatusCode::CREATED, Json(model.into())))
 }
 
+/// A page of integrations, oldest first.
+///
+/// Page with `cursor` until `next_cursor` is `null`.
+#[utoipa::path(
+    get,
+    path = "/integrations",
+    operation_id = "list_integrations",
+    tag = "integrations",
+    params(
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500, description = "Page size (default 50)."),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of integrations.", body = List),
+        (status = 400, description = "`limit` out of range, a bad `cursor`, or an unknown parameter.", body = ErrorBody),
+    )
+)]
 async fn list(
     _op: Operator,
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<List>, ApiError> {
     let params = Params::parse(raw.as_deref(), &["limit", "cursor"])?;
     let limit = params.int_in("limit", 1..=MAX_LIMIT, DEFAULT_LIMIT)?;
     let mut query = Entity::find()
@@ -183,13 +366,25 @@ async fn list(
     } else {
         None
     };
-    let integrations: Vec<IntegrationView> = rows.into_iter().map(Into::into).collect();
-    Ok(Json(serde_json::json!({
-        "integrations": integrations,
-        "next_cursor": next_cursor,
-    })))
+    Ok(Json(List {
+        integrations: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
 }
 
+/// One integration.
+#[utoipa::path(
+    get,
+    path = "/integrations/{id}",
+    operation_id = "show_integration",
+    tag = "integrations",
+    params(("id" = Uuid, Path, description = "Integration id.")),
+    responses(
+        (status = 200, description = "The integration.", body = IntegrationView),
+        (status = 400, description = "The id is not a UUID.", body = ErrorBody),
+        (status = 404, description = "No such integration.", body = ErrorBody),
+    )
+)]
 async fn show(
     _op: Operator,
     State(state): State<AppState>,
@@ -198,6 +393,22 @@ async fn show(
     Ok(Json(find(&state, &id).await?.into()))
 }
 
+/// Renames an integration.
+#[utoipa::path(
+    patch,
+    path = "/integrations/{id}",
+    operation_id = "rename_integration",
+    tag = "integrations",
+    params(("id" = Uuid, Path, description = "Integration id.")),
+    request_body(content = PatchBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The renamed integration.", body = IntegrationView),
+        (status = 400, description = "The id is not a UUID, a missing, blank or too long `name`, or malformed JSON / an unknown field.", body = ErrorBody),
+        (status = 404, description = "No such integration.", body = ErrorBody),
+        (status = 413, description = "The body is too large.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+    )
+)]
 async fn rename(
     _op: Operator,
     State(state): State<AppState>,
@@ -212,6 +423,19 @@ async fn rename(
     Ok(Json(model.into()))
 }
 
+/// Deletes an integration with its mappings, links and logs.
+#[utoipa::path(
+    delete,
+    path = "/integrations/{id}",
+    operation_id = "delete_integration",
+    tag = "integrations",
+    params(("id" = Uuid, Path, description = "Integration id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, description = "The id is not a UUID.", body = ErrorBody),
+        (status = 404, description = "No such integration.", body = ErrorBody),
+    )
+)]
 async fn remove(
     _op: Operator,
     State(state): State<AppState>,
@@ -222,12 +446,36 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Connects (or reconnects) the integration's Userflow environment.
+///
+/// Stores the API key sealed. With a public URL, registers hubsync's webhook subscription in
+/// the environment (an existing one is updated, never duplicated) and stores its signing
+/// secret, which also proves the key; without one, the key is stored and
+/// `userflow_webhook_subscription.reason` says why nothing is registered. The status becomes
+/// `connected` once HubSpot is connected too.
+#[utoipa::path(
+    put,
+    path = "/integrations/{id}/userflow",
+    operation_id = "connect_userflow",
+    tag = "integrations",
+    params(("id" = Uuid, Path, description = "Integration id.")),
+    request_body(content = UserflowBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Connected; secrets are never answered.", body = UserflowConnected),
+        (status = 400, description = "The id is not a UUID, a missing, blank or too long field, malformed JSON / an unknown field, or Userflow refused the API key.", body = ErrorBody),
+        (status = 404, description = "No such integration.", body = ErrorBody),
+        (status = 409, description = "The portal is paired with a different Userflow environment by another integration (send `force: true` to pair anyway).", body = ErrorBody),
+        (status = 413, description = "The body is too large.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 503, description = "Userflow could not be reached.", body = ErrorBody),
+    )
+)]
 async fn connect_userflow(
     _op: Operator,
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UserflowBody>,
-) -> Result<Json<IntegrationView>, ApiError> {
+) -> Result<Json<UserflowConnected>, ApiError> {
     let api_key = required_text("api_key", body.api_key, MAX_SECRET)?;
     let environment = required_text("environment", body.environment, MAX_TEXT)?;
     let webhook_secret = match body.webhook_secret {
@@ -240,49 +488,172 @@ async fn connect_userflow(
     {
         check_pairing(&state, Some(model.id), portal, &environment).await?;
     }
+    // A subscription stored for another environment is not reachable with this key.
+    let same_environment = model.userflow_environment.as_deref() == Some(environment.as_str());
+    let registration = if state.sync.settings.public_url.is_some() {
+        let existing = model
+            .userflow_webhook_subscription_id
+            .as_deref()
+            .filter(|_| same_environment);
+        let secret_stored = same_environment && model.userflow_webhook_secret_enc.is_some();
+        let r = connection::register_userflow_webhook(
+            &state.sync,
+            model.id,
+            &api_key,
+            existing,
+            secret_stored,
+        )
+        .await
+        .map_err(|e| match e {
+            ConnectError::Refused(msg) => bad(msg),
+            ConnectError::Sync(e) => super::hubspot::sync_error(e),
+        })?;
+        tracing::info!(integration_id = %model.id, subscription = %r.subscription_id,
+            created = r.created, "Userflow webhook subscription registered");
+        Some(r)
+    } else {
+        None
+    };
     let sealed_key = state.secrets.seal(&api_key).map_err(ApiError::internal)?;
-    let sealed_secret = match webhook_secret {
+    // The registered subscription's secret is what Userflow signs with; one given by the
+    // operator is kept only when hubsync could not register its own.
+    let secret = match &registration {
+        Some(r) => r.secret.clone(),
+        None => webhook_secret,
+    };
+    let sealed_secret = match secret {
         Some(s) => Some(state.secrets.seal(&s).map_err(ApiError::internal)?),
         None => None,
     };
+    let previous_status = model.status;
     let mut am: ActiveModel = model.into();
     am.userflow_environment = Set(Some(environment));
     am.userflow_api_key_enc = Set(Some(sealed_key));
     if let Some(sealed) = sealed_secret {
         am.userflow_webhook_secret_enc = Set(Some(sealed));
+    } else if !same_environment {
+        am.userflow_webhook_secret_enc = Set(None);
     }
-    let model = am.update(&state.db).await.map_err(ApiError::internal)?;
-    Ok(Json(model.into()))
+    match &registration {
+        Some(r) => am.userflow_webhook_subscription_id = Set(Some(r.subscription_id.clone())),
+        None if !same_environment => am.userflow_webhook_subscription_id = Set(None),
+        None => {}
+    }
+    let mut model = am.update(&state.db).await.map_err(ApiError::internal)?;
+    // Authorization problems are HubSpot's and are left only by reconnecting HubSpot.
+    if matches!(
+        previous_status,
+        IntegrationStatus::Pending | IntegrationStatus::Connected
+    ) {
+        let status = connection::ready_status(&model);
+        if status != model.status {
+            let mut am: ActiveModel = model.into();
+            am.status = Set(status);
+            model = am.update(&state.db).await.map_err(ApiError::internal)?;
+        }
+    }
+    let userflow_webhook_subscription = subscription_view(&state, &model);
+    Ok(Json(UserflowConnected {
+        integration: model.into(),
+        userflow_webhook_subscription,
+    }))
 }
 
+/// Where an integration stands: its status and reason, what each side holds, the schema
+/// setup, and the next action.
+#[utoipa::path(
+    get,
+    path = "/integrations/{id}/status",
+    operation_id = "integration_status",
+    tag = "integrations",
+    params(("id" = Uuid, Path, description = "Integration id.")),
+    responses(
+        (status = 200, description = "The integration's status.", body = StatusReport),
+        (status = 400, description = "The id is not a UUID.", body = ErrorBody),
+        (status = 404, description = "No such integration.", body = ErrorBody),
+    )
+)]
 async fn status(
     _op: Operator,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<StatusReport>, ApiError> {
     let m = find(&state, &id).await?;
     let hubspot_connected = m.hubspot_portal_id.is_some() && m.hubspot_refresh_token_enc.is_some();
     let userflow_connected = m.userflow_environment.is_some() && m.userflow_api_key_enc.is_some();
-    Ok(Json(serde_json::json!({
-        "id": m.id,
-        "status": m.status,
-        "reason": m.status_reason,
-        "hubspot": {
-            "connected": hubspot_connected,
-            "portal_id": m.hubspot_portal_id,
-            "access_token_set": m.hubspot_access_token_enc.is_some(),
-            "refresh_token_set": m.hubspot_refresh_token_enc.is_some(),
-            "token_expires_at": m.hubspot_token_expires_at,
-            "scopes": m.hubspot_scopes,
+    let action = match m.status {
+        IntegrationStatus::AuthorizationExpired | IntegrationStatus::Disconnected => Some(format!(
+            "reconnect HubSpot: POST /api/v1/integrations/{}/hubspot/authorize",
+            m.id
+        )),
+        IntegrationStatus::Pending if !hubspot_connected => Some(format!(
+            "connect HubSpot: POST /api/v1/integrations/{}/hubspot/authorize",
+            m.id
+        )),
+        IntegrationStatus::Pending if !userflow_connected => Some(format!(
+            "connect Userflow: PUT /api/v1/integrations/{}/userflow",
+            m.id
+        )),
+        _ => None,
+    };
+    let authorization_expired_reason = (m.status == IntegrationStatus::AuthorizationExpired)
+        .then(|| m.status_reason.clone())
+        .flatten();
+    let token_expired = m
+        .hubspot_token_expires_at
+        .map(|at| at <= chrono::Utc::now());
+    Ok(Json(StatusReport {
+        id: m.id,
+        status: m.status,
+        reason: m.status_reason.clone(),
+        action,
+        hubspot: HubspotSide {
+            connected: hubspot_connected,
+            portal_id: m.hubspot_portal_id,
+            access_token_set: m.hubspot_access_token_enc.is_some(),
+            refresh_token_set: m.hubspot_refresh_token_enc.is_some(),
+            token_expires_at: m.hubspot_token_expires_at,
+            token_expired,
+            scopes: m.hubspot_scopes.clone(),
+            authorization_expired_reason,
         },
-        "userflow": {
-            "connected": userflow_connected,
-            "environment": m.userflow_environment,
-            "api_key_set": m.userflow_api_key_enc.is_some(),
-            "webhook_secret_set": m.userflow_webhook_secret_enc.is_some(),
-            "webhook_subscription_id": m.userflow_webhook_subscription_id,
+        setup: hubsync_sync::schema_setup::status_json(&m),
+        userflow: UserflowSide {
+            connected: userflow_connected,
+            environment: m.userflow_environment.clone(),
+            api_key_set: m.userflow_api_key_enc.is_some(),
+            webhook_secret_set: m.userflow_webhook_secret_enc.is_some(),
+            webhook_subscription_id: m.userflow_webhook_subscription_id.clone(),
+            webhook_subscription: subscription_view(&state, &m),
         },
-    })))
+    }))
+}
+
+/// Whether hubsync's Userflow webhook subscription is registered, and why not.
+fn subscription_view(state: &AppState, m: &Model) -> SubscriptionView {
+    let url = connection::userflow_webhook_url(&state.sync, m.id).ok();
+    let registered =
+        m.userflow_webhook_subscription_id.is_some() && m.userflow_webhook_secret_enc.is_some();
+    let reason = if registered {
+        None
+    } else if m.userflow_api_key_enc.is_none() {
+        Some("Userflow is not connected: PUT /api/v1/integrations/{id}/userflow".to_owned())
+    } else if url.is_none() {
+        Some(
+            "not registered: --public-url (HUBSYNC_PUBLIC_URL) is not set, so Userflow has no \
+             address to deliver to; set it and connect Userflow again"
+                .to_owned(),
+        )
+    } else {
+        Some("not registered: connect Userflow again to register it".to_owned())
+    };
+    SubscriptionView {
+        registered,
+        id: m.userflow_webhook_subscription_id.clone(),
+        url,
+        topics: connection::USERFLOW_TOPICS,
+        reason,
+    }
 }
 
 // ---- helpers ----
@@ -300,7 +671,7 @@ async fn find(state: &AppState, raw: &str) -> Result<Model, ApiError> {
 
 /// Refuses to pair `portal` with `environment` when another live integration (not `except`,
 /// not disconnected) already pairs it with a different Userflow environment.
-async fn check_pairing(
+pub(crate) async fn check_pairing(
     state: &AppState,
     except: Option<Uuid>,
     portal: i64,

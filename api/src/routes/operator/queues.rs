@@ -27,10 +27,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use hubsync_queue::{JobFilter, JobRecord, JobState, LatencyHistogram, QueueAdmin, StateCounts};
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::AppState;
 use crate::auth::Operator;
-use crate::error::{ApiError, Code};
+use crate::error::{ApiError, Code, ErrorBody};
 use crate::json::{ApiJson, OptionalJson};
 use crate::query::{Params, bad};
 
@@ -44,7 +45,7 @@ const MAX_LIMIT: u64 = 500;
 /// The queue's lifetime counters, always reported (0 until the first event) so that clients
 /// and Prometheus see every series from the start. Counters the queue adds later are
 /// reported too.
-pub(crate) const EVENTS: [&str; 14] = [
+pub(crate) const EVENTS: [&str; 15] = [
     "enqueued",
     "duplicate",
     "coalesced",
@@ -59,6 +60,7 @@ pub(crate) const EVENTS: [&str; 14] = [
     "stale",
     "revived",
     "discarded",
+    "resumed",
 ];
 
 pub(crate) fn router() -> Router<AppState> {
@@ -75,28 +77,57 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/queues/{queue}/resume", post(resume))
 }
 
+/// The queue routes, for the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        list_queues,
+        show_queue,
+        list_jobs,
+        purge,
+        show_job,
+        retry_job,
+        discard_job,
+        retry_matching,
+        discard_matching,
+        pause,
+        resume
+    ),
+    tags((name = "queues", description = "The job queues (`realtime`, `bulk`): \
+        counts, latency, dead letters, retry, discard, pause."))
+)]
+pub(crate) struct Api;
+
 // ---- response shapes ----
 
 /// One queue.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct QueueSummary {
+    /// `realtime` or `bulk`.
     name: String,
+    /// Whether workers are kept from leasing jobs.
     paused: bool,
-    counts: StateCounts,
+    counts: QueueCounts,
+    /// Workers that renewed their leases within three lease periods.
     live_workers: u64,
     /// The latency window actually used (whole minutes).
     window_s: u64,
+    /// Due → start.
     wait: Latency,
+    /// Handler run time.
     run: Latency,
+    /// Lifetime event counters (`enqueued`, `started`, `completed`, `failed`, `dead`, …);
+    /// every known event is present, 0 until it first happens.
     counters: BTreeMap<String, u64>,
     /// Per tenant (not for the list of all queues).
     #[serde(skip_serializing_if = "Option::is_none")]
     tenants: Option<BTreeMap<String, TenantCounts>>,
 }
 
-/// Percentiles of one latency histogram, in ms.
-#[derive(Debug, Serialize)]
+/// Percentiles of one latency histogram, in ms (`null` without samples).
+#[derive(Debug, Serialize, ToSchema)]
 struct Latency {
+    /// Samples in the window.
     samples: u64,
     p50_ms: Option<f64>,
     p95_ms: Option<f64>,
@@ -118,8 +149,59 @@ impl Latency {
     }
 }
 
+/// Jobs of one queue per state.
+#[derive(Debug, Serialize, ToSchema)]
+struct QueueCounts {
+    waiting: u64,
+    delayed: u64,
+    /// Leased by a worker.
+    active: u64,
+    /// Finished, within the retention window.
+    completed: u64,
+    /// Dead letters.
+    dead: u64,
+}
+
+impl From<StateCounts> for QueueCounts {
+    fn from(c: StateCounts) -> Self {
+        Self {
+            waiting: c.waiting,
+            delayed: c.delayed,
+            active: c.active,
+            completed: c.completed,
+            dead: c.dead,
+        }
+    }
+}
+
+/// The state of a job: `waiting` (in its tenant's waiting list), `delayed` (scheduled: delay,
+/// backoff, retry-at), `active` (leased by a worker), `completed` (finished, kept for the
+/// retention window), `dead` (dead letter).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = JobState)]
+enum JobStateView {
+    Waiting,
+    Delayed,
+    Active,
+    Completed,
+    Dead,
+}
+
+impl From<JobState> for JobStateView {
+    fn from(s: JobState) -> Self {
+        match s {
+            JobState::Waiting => Self::Waiting,
+            JobState::Delayed => Self::Delayed,
+            JobState::Active => Self::Active,
+            JobState::Completed => Self::Completed,
+            JobState::Dead => Self::Dead,
+        }
+    }
+}
+
 /// Jobs of one tenant per state (completed jobs are not counted per tenant).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct TenantCounts {
     waiting: u64,
     delayed: u64,
@@ -128,11 +210,12 @@ struct TenantCounts {
 }
 
 /// One job.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct JobView {
     id: String,
     queue: String,
-    state: JobState,
+    state: JobStateView,
+    /// The integration the job acts for (jobs of one tenant never run concurrently).
     tenant: String,
     attempts: u32,
     max_attempts: u32,
@@ -163,7 +246,7 @@ impl JobView {
         Self {
             id: r.id.0,
             queue: queue.to_owned(),
-            state: r.state,
+            state: r.state.into(),
             tenant: r.tenant,
             attempts: r.attempts,
             max_attempts: r.max_attempts,
@@ -185,12 +268,14 @@ impl JobView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// Every queue, realtime first.
+#[derive(Debug, Serialize, ToSchema)]
 struct QueueList {
     queues: Vec<QueueSummary>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of jobs.
+#[derive(Debug, Serialize, ToSchema)]
 struct JobList {
     jobs: Vec<JobView>,
     /// Pass back as `cursor` for the next page; `null` at the end. A page may hold fewer
@@ -198,7 +283,9 @@ struct JobList {
     next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// How many jobs a bulk operation touched.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = JobCount)]
 struct Count {
     count: u64,
 }
@@ -206,19 +293,28 @@ struct Count {
 // ---- request shapes ----
 
 /// Body of `POST /queues/{queue}/retry`; empty body = every dead job.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RetryBody {
+    /// Only this tenant's dead jobs (omit for all; must not be empty).
     tenant: Option<String>,
+    /// Only dead jobs whose last error contains this text, case-insensitively (omit for all;
+    /// must not be empty).
     error: Option<String>,
 }
 
 /// Body of `POST /queues/{queue}/discard`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DiscardBody {
+    /// The state of the jobs to delete: `waiting`, `delayed`, `completed` or `dead` (active
+    /// jobs are running and cannot be deleted).
+    #[schema(example = "dead")]
     state: String,
+    /// Only this tenant's jobs (omit for all; must not be empty).
     tenant: Option<String>,
+    /// Only jobs whose last error contains this text, case-insensitively (omit for all; must
+    /// not be empty).
     error: Option<String>,
 }
 
@@ -327,7 +423,7 @@ async fn summary(
     Ok(QueueSummary {
         name: stats.queue.clone(),
         paused: stats.paused,
-        counts: stats.counts,
+        counts: stats.counts.into(),
         live_workers: stats.live_workers,
         window_s: minutes * 60,
         wait: Latency::of(&stats.wait),
@@ -339,6 +435,21 @@ async fn summary(
 
 // ---- handlers ----
 
+/// Summaries of every queue.
+///
+/// Counts per state, paused, live workers, lifetime counters, and wait and run latency
+/// percentiles over the window; realtime first. No per-tenant counts here.
+#[utoipa::path(
+    get,
+    path = "/queues",
+    tag = "queues",
+    params(("window_s" = Option<u64>, Query, minimum = 1, maximum = 7200,
+            description = "Latency window in seconds (default 300; rounded up to whole minutes).")),
+    responses(
+        (status = 200, description = "Every queue.", body = QueueList),
+        (status = 400, description = "Unknown query parameter or a value out of range.", body = ErrorBody),
+    )
+)]
 async fn list_queues(
     _: Operator,
     State(state): State<AppState>,
@@ -358,6 +469,19 @@ async fn list_queues(
     Ok(Json(QueueList { queues }))
 }
 
+/// One queue's summary, with per-tenant counts.
+#[utoipa::path(
+    get,
+    path = "/queues/{queue}",
+    tag = "queues",
+    params(("queue" = String, Path, description = "Queue name: `realtime` or `bulk`.", example = "realtime"), ("window_s" = Option<u64>, Query, minimum = 1, maximum = 7200,
+            description = "Latency window in seconds (default 300; rounded up to whole minutes).")),
+    responses(
+        (status = 200, description = "The queue, with `tenants`.", body = QueueSummary),
+        (status = 400, description = "Unknown query parameter or a value out of range.", body = ErrorBody),
+        (status = 404, description = "No such queue.", body = ErrorBody),
+    )
+)]
 async fn show_queue(
     _: Operator,
     State(state): State<AppState>,
@@ -371,6 +495,31 @@ async fn show_queue(
     Ok(Json(summary(admin, window, true).await?))
 }
 
+/// A page of jobs in one state.
+///
+/// Page with `cursor` until `next_cursor` is `null`: a page may hold fewer than `limit` jobs
+/// before the end, since filters skip jobs.
+#[utoipa::path(
+    get,
+    path = "/queues/{queue}/jobs",
+    tag = "queues",
+    params(
+        ("queue" = String, Path, description = "Queue name: `realtime` or `bulk`.", example = "realtime"),
+        ("state" = inline(JobStateView), Query, description = "The state to list (required)."),
+        ("tenant" = Option<String>, Query, description = "Only this tenant's jobs."),
+        ("error" = Option<String>, Query,
+            description = "Only jobs whose last error contains this text, case-insensitively."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 500,
+            description = "Page size (default 50)."),
+        ("cursor" = Option<String>, Query,
+            description = "`next_cursor` of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of jobs.", body = JobList),
+        (status = 400, description = "Missing or unknown `state`, bad `limit` or `cursor`, or an unknown parameter.", body = ErrorBody),
+        (status = 404, description = "No such queue.", body = ErrorBody),
+    )
+)]
 async fn list_jobs(
     _: Operator,
     State(state): State<AppState>,
@@ -421,6 +570,17 @@ async fn list_jobs(
     }))
 }
 
+/// One job.
+#[utoipa::path(
+    get,
+    path = "/queues/{queue}/jobs/{id}",
+    tag = "queues",
+    params(("queue" = String, Path, description = "Queue name: `realtime` or `bulk`.", example = "realtime"), ("id" = String, Path, description = "Job id.")),
+    responses(
+        (status = 200, description = "The job.", body = JobView),
+        (status = 404, description = "No such queue, or no such job (completed jobs are removed after retention).", body = ErrorBody),
+    )
+)]
 async fn show_job(
     _: Operator,
     State(state): State<AppState>,
@@ -436,6 +596,20 @@ async fn show_job(
     Ok(Json(JobView::new(&queue, rec)))
 }
 
+/// Retries one dead job.
+///
+/// The job goes back to waiting with a fresh attempt budget.
+#[utoipa::path(
+    post,
+    path = "/queues/{queue}/jobs/{id}/retry",
+    tag = "queues",
+    params(("queue" = String, Path, description = "Queue name: `realtime` or `bulk`.", example = "realtime"), ("id" = String, Path, description = "Job id.")),
+    responses(
+        (status = 200, description = "The job as it is now (waiting).", body = JobView),
+        (status = 404, description = "No such queue, or no such job (completed jobs are removed after retention).", body = ErrorBody),
+        (status = 409, description = "The job is not dead.", body = ErrorBody),
+    )
+)]
 async fn retry_job(
     _: Operator,
     State(state): State<AppState>,
@@ -471,6 +645,18 @@ async fn retry_job(
     Ok(Json(JobView::new(&queue, after)))
 }
 
+/// Deletes one job that is not running.
+#[utoipa::path(
+    post,
+    path = "/queues/{queue}/jobs/{id}/discard",
+    tag = "queues",
+    params(("queue" = String, Path, description = "Queue name: `realtime` or `bulk`.", example = "realtime"), ("id" = String, Path, description = "Job id.")),
+    responses(
+        (status = 200, description = "The job as it was before it was deleted.", body = JobView),
+        (status = 404, description = "No such queue, or no such job (completed jobs are removed after retention).", body = ErrorBody),
+        (status = 409, description = "The job is active (leased by a worker).", body = ErrorBody),
+    )
+)]
 async fn discard_job(
     _: Operator,
     State(state): State<AppState>,
@@ -506,6 +692,23 @@ async fn discard_job(
     Ok(Json(JobView::new(&queue, before)))
 }
 
+/// Retries every matching dead job.
+///
+/// Without a body, every dead job of the queue.
+#[utoipa::path(
+    post,
+    path = "/queues/{queue}/retry",
+    operation_id = "retry_dead_jobs",
+    tag = "queues",
+    params(("queue" = String, Path, description = "Queue name: `realtime` or `bulk`.", example = "realtime")),
+    request_body(content = Option<RetryBody>, description = "Filters; optional.",
+        content_type = "application/json"),
+    responses(
+        (status = 200, description = "How many jobs went back to waiting.", body = Count),
+        (status = 400, description = "Malformed body, unknown field or an empty filter.", body = ErrorBody),
+        (status = 404, description = "No such queue.", body = ErrorBody),
+    )
+)]
 async fn retry_matching(
     _: Operator,
     State(state): State<AppState>,
@@ -528,6 +731,20 @@ async fn retry_matching(
     Ok(Json(Count { count }))
 }
 
+/// Deletes every matching job in one state.
+#[utoipa::path(
+    post,
+    path = "/queues/{queue}/discard",
+    operation_id = "discard_jobs",
+    tag = "queues",
+    params(("queue" = String, Path, description = "Queue name: `realtime` or `bulk`.", example = "realtime")),
+    request_body(content = DiscardBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "How many jobs were deleted.", body = Count),
+        (status = 400, description = "Malformed body, unknown field, a bad or active `state`, or an empty filter.", body = ErrorBody),
+        (status = 404, description = "No such queue.", body = ErrorBody),
+    )
+)]
 async fn discard_matching(
     _: Operator,
     State(state): State<AppState>,
@@ -552,6 +769,23 @@ async fn discard_matching(
     Ok(Json(Count { count }))
 }
 
+/// Deletes every job in one state.
+#[utoipa::path(
+    delete,
+    path = "/queues/{queue}/jobs",
+    operation_id = "purge_jobs",
+    tag = "queues",
+    params(
+        ("queue" = String, Path, description = "Queue name: `realtime` or `bulk`.", example = "realtime"),
+        ("state" = inline(JobStateView), Query,
+            description = "The state to purge (required; not `active`)."),
+    ),
+    responses(
+        (status = 200, description = "How many jobs were deleted.", body = Count),
+        (status = 400, description = "Missing, unknown or `active` `state`, or an unknown parameter.", body = ErrorBody),
+        (status = 404, description = "No such queue.", body = ErrorBody),
+    )
+)]
 async fn purge(
     _: Operator,
     State(state): State<AppState>,
@@ -566,6 +800,20 @@ async fn purge(
     Ok(Json(Count { count }))
 }
 
+/// Pauses a queue: workers lease nothing until it is resumed.
+///
+/// Running jobs finish.
+#[utoipa::path(
+    post,
+    path = "/queues/{queue}/pause",
+    operation_id = "pause_queue",
+    tag = "queues",
+    params(("queue" = String, Path, description = "Queue name: `realtime` or `bulk`.", example = "realtime")),
+    responses(
+        (status = 200, description = "The queue's summary (paused), with `tenants`.", body = QueueSummary),
+        (status = 404, description = "No such queue.", body = ErrorBody),
+    )
+)]
 async fn pause(
     _: Operator,
     State(state): State<AppState>,
@@ -579,6 +827,18 @@ async fn pause(
     ))
 }
 
+/// Resumes a paused queue.
+#[utoipa::path(
+    post,
+    path = "/queues/{queue}/resume",
+    operation_id = "resume_queue",
+    tag = "queues",
+    params(("queue" = String, Path, description = "Queue name: `realtime` or `bulk`.", example = "realtime")),
+    responses(
+        (status = 200, description = "The queue's summary, with `tenants`.", body = QueueSummary),
+        (status = 404, description = "No such queue.", body = ErrorBody),
+    )
+)]
 async fn resume(
     _: Operator,
     State(state): State<AppState>,
