@@ -137,6 +137,12 @@ pub struct HubspotAppArgs {
     )]
     pub hubspot_developer_api_key: Option<String>,
 
+    /// HubSpot calls per 10 seconds per portal that the whole cluster keeps to (HubSpot's
+    /// limit for public OAuth apps is 100–110; raise it only for an account with a higher
+    /// limit, or against the simulator).
+    #[arg(long, env = "HUBSYNC_HUBSPOT_CALLS_PER_10S", default_value_t = 100)]
+    pub hubspot_calls_per_10s: u32,
+
     /// Where operators approve the app.
     #[arg(
         long,
@@ -164,6 +170,10 @@ impl UpstreamArgs {
                     .collect(),
             },
             userflow_api_base: self.userflow_api_base.clone(),
+            hubspot_limits: hubsync_sync::ratelimit::PortalLimits {
+                burst_per_10s: app.hubspot_calls_per_10s.max(1),
+                ..hubsync_sync::ratelimit::PortalLimits::OAUTH_APP
+            },
             public_url: self.public_url.clone(),
         }
     }

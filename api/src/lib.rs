@@ -48,6 +48,22 @@ pub struct AppState {
     pub jobs: hubsync_sync::JobQueues,
 }
 
+/// After an operator write that succeeded (integrations, connections, mappings), tells every
+/// api replica to re-read webhook routing ([`hubsync_sync::routing`]).
+async fn routing_changes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let write = request.method() != axum::http::Method::GET
+        && request.uri().path().contains("/integrations");
+    let response = next.run(request).await;
+    if write && response.status().is_success() {
+        hubsync_sync::routing::bump(&state.sync).await;
+    }
+    response
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     Router::new()
@@ -55,7 +71,13 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::metrics::router())
         .merge(routes::oauth::router())
         .merge(routes::webhooks::router())
-        .nest("/api/v1", routes::operator::router())
+        .nest(
+            "/api/v1",
+            routes::operator::router().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                routing_changes,
+            )),
+        )
         .merge(openapi::router())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

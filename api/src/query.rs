@@ -62,6 +62,22 @@ impl Params {
     }
 }
 
+/// A keyset page from rows fetched with a limit of `limit + 1`: the first `limit` rows, and,
+/// when there were more, the cursor of the last row kept.
+pub(crate) fn page<T>(
+    mut rows: Vec<T>,
+    limit: u64,
+    cursor_of: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next_cursor = rows.last().map(cursor_of);
+    (rows, next_cursor)
+}
+
 /// A 400 `bad_request`.
 pub(crate) fn bad(message: impl Into<String>) -> ApiError {
     ApiError::new(Code::BadRequest, message)
@@ -84,5 +100,16 @@ mod tests {
         let e = p.int_in("limit", 1..=500, 50).expect_err("range");
         assert!(e.message.contains("`limit`"), "{}", e.message);
         assert_eq!(p.int_in("window_s", 1..=10, 7).expect("default"), 7);
+    }
+
+    #[test]
+    fn a_page_keeps_limit_rows_and_cursors_the_last_only_when_more_follow() {
+        let cursor = |n: &u32| format!("c{n}");
+        assert_eq!(
+            page(vec![1, 2, 3], 2, cursor),
+            (vec![1, 2], Some("c2".into()))
+        );
+        assert_eq!(page(vec![1, 2], 2, cursor), (vec![1, 2], None));
+        assert_eq!(page(Vec::<u32>::new(), 2, cursor), (vec![], None));
     }
 }

@@ -21,6 +21,50 @@ pub(crate) fn redis_url() -> String {
     std::env::var("HUBSYNC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// A request with a bearer `token` and a JSON `body`, each if given.
+fn request(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> Request<Body> {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    req.body(body).expect("request")
+}
+
+/// Sends one request to `router` in process (a simulator's, say), with a bearer `token` and
+/// a JSON `body` if given; answers the status and the JSON answer (`null` if it is not JSON).
+pub(crate) async fn call_router(
+    router: axum::Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let resp = router
+        .oneshot(request(method, path, token, body))
+        .await
+        .expect("response");
+    let status = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
 /// The key of every test state.
 pub(crate) fn test_secrets() -> hubsync_core::secrets::SecretBox {
     hubsync_core::secrets::SecretBox::new([42; 32])
@@ -121,19 +165,8 @@ impl TestApp {
         token: Option<&str>,
         body: Option<serde_json::Value>,
     ) -> (u16, String, String) {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let body = match body {
-            Some(v) => {
-                req = req.header("content-type", "application/json");
-                Body::from(v.to_string())
-            }
-            None => Body::empty(),
-        };
         let resp = app(self.state.clone())
-            .oneshot(req.body(body).expect("request"))
+            .oneshot(request(method, path, token, body))
             .await
             .expect("response");
         let status = resp.status().as_u16();

@@ -34,6 +34,7 @@ impl Simulators {
                     .collect(),
             },
             userflow_api_base: self.userflow.base_url(),
+            hubspot_limits: hubsync_sync::ratelimit::PortalLimits::OAUTH_APP,
             public_url: Some(public_url),
         }
     }

@@ -24,6 +24,8 @@ pub struct SyncContext {
     pub settings: Arc<Settings>,
     /// HubSpot budget shared by every replica.
     pub limiter: HubspotLimiter,
+    /// Webhook routing of this process (api), kept until an operator change.
+    pub routing: Arc<crate::routing::RoutingCache>,
 }
 
 impl std::fmt::Debug for SyncContext {
@@ -46,6 +48,7 @@ impl SyncContext {
         let redis_prefix = redis_prefix.into();
         Self {
             limiter: HubspotLimiter::new(redis.clone(), redis_prefix.clone()),
+            routing: Arc::default(),
             db,
             redis,
             redis_prefix,

@@ -16,9 +16,12 @@ pub mod full_sync;
 pub mod lock;
 mod queues;
 pub mod ratelimit;
+pub mod routing;
 pub mod schema;
 pub mod schema_setup;
 mod settings;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 pub mod tokens;
 
 pub use context::{SyncContext, Tenant};

@@ -23,17 +23,11 @@
 
 use std::collections::BTreeMap;
 
-use hubsync_core::jobs::UserflowKind;
 use hubsync_core::mapping::naming::{PROPERTY_GROUP, PROPERTY_GROUP_LABEL, last_event_property};
 use hubsync_core::mapping::types::{self as field_types, FieldType};
 use hubsync_entities::integrations;
-use hubsync_entities::prelude::{
-    EventStreamsEntity, FieldMappingsEntity, IntegrationsEntity, ObjectMappingsEntity,
-};
-use hubsync_entities::{
-    EventStreamMode, FieldDataType, SyncDirection, TimelineTemplates, UserflowObjectType,
-    event_streams, field_mappings, object_mappings,
-};
+use hubsync_entities::prelude::{EventStreamsEntity, IntegrationsEntity};
+use hubsync_entities::{EventStreamMode, TimelineTemplates, event_streams};
 use hubsync_hubspot::models::property::PropertyCreate;
 use hubsync_hubspot::models::timeline::{
     EventTemplate, EventTemplateCreate, TemplateToken, TokenType,
@@ -47,7 +41,7 @@ use hubsync_userflow::Request as _;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    IntoActiveModel, QueryFilter,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -57,6 +51,7 @@ pub use hubsync_entities::setup_status::{
 };
 
 use crate::context::{SyncContext, Tenant};
+use crate::engine::mappings::{self, Mapping};
 use crate::error::SyncError;
 use crate::schema::HubspotSchema;
 
@@ -176,64 +171,6 @@ pub fn template_tokens(event_name: &str) -> Vec<TemplateToken> {
         .collect()
 }
 
-/// One enabled mapping with its fields and stream.
-struct Loaded {
-    mapping: object_mappings::Model,
-    to_hubspot: Vec<field_mappings::Model>,
-    stream: Option<event_streams::Model>,
-}
-
-impl Loaded {
-    fn kind(&self) -> UserflowKind {
-        kind_of(self.mapping.userflow_object_type)
-    }
-}
-
-fn kind_of(t: UserflowObjectType) -> UserflowKind {
-    match t {
-        UserflowObjectType::User => UserflowKind::User,
-        UserflowObjectType::Group => UserflowKind::Group,
-    }
-}
-
-fn field_type(t: FieldDataType) -> FieldType {
-    match t {
-        FieldDataType::String => FieldType::String,
-        FieldDataType::Number => FieldType::Number,
-        FieldDataType::Boolean => FieldType::Boolean,
-        FieldDataType::Datetime => FieldType::Datetime,
-        FieldDataType::Date => FieldType::Date,
-    }
-}
-
-async fn load(db: &impl ConnectionTrait, integration_id: Uuid) -> Result<Vec<Loaded>, DbErr> {
-    let mappings = ObjectMappingsEntity::find()
-        .filter(object_mappings::Column::IntegrationId.eq(integration_id))
-        .filter(object_mappings::Column::Enabled.eq(true))
-        .order_by_asc(object_mappings::Column::CreatedAt)
-        .all(db)
-        .await?;
-    let mut out = Vec::with_capacity(mappings.len());
-    for mapping in mappings {
-        let to_hubspot = FieldMappingsEntity::find()
-            .filter(field_mappings::Column::ObjectMappingId.eq(mapping.id))
-            .filter(field_mappings::Column::Direction.eq(SyncDirection::UserflowToHubspot))
-            .order_by_asc(field_mappings::Column::Target)
-            .all(db)
-            .await?;
-        let stream = EventStreamsEntity::find()
-            .filter(event_streams::Column::ObjectMappingId.eq(mapping.id))
-            .one(db)
-            .await?;
-        out.push(Loaded {
-            mapping,
-            to_hubspot,
-            stream,
-        });
-    }
-    Ok(out)
-}
-
 /// Why the timeline cannot be used, or the app's templates.
 enum Timeline {
     Unknown,
@@ -324,7 +261,7 @@ pub async fn ensure_schema(tenant: &Tenant) -> Result<SetupReport, SyncError> {
 
 async fn run(tenant: &Tenant) -> Result<SetupReport, SyncError> {
     let db = &tenant.ctx.db;
-    let loaded = load(db, tenant.id()).await?;
+    let loaded = mappings::load(db, tenant.id()).await?;
     let mut report = SetupReport::default();
     if loaded.is_empty() {
         return Ok(report);
@@ -335,7 +272,7 @@ async fn run(tenant: &Tenant) -> Result<SetupReport, SyncError> {
     let mut streams_any = false;
 
     for m in &loaded {
-        let object_type = m.mapping.hubspot_object_type.clone();
+        let object_type = m.model.hubspot_object_type.clone();
         let kind = m.kind();
         ensure_group(&schema, &object_type, &mut report).await?;
 
@@ -345,11 +282,12 @@ async fn run(tenant: &Tenant) -> Result<SetupReport, SyncError> {
             .map(|f| {
                 (
                     f.target.clone(),
-                    format!("Userflow {}: {}", kind.as_str(), f.source_path),
-                    field_type(f.data_type),
+                    format!("Userflow {}: {}", kind.as_str(), f.source),
+                    f.ty,
                 )
             })
             .collect();
+        wanted.sort_by(|a, b| a.0.cmp(&b.0));
 
         let events = streamed_events(tenant, m, &mut report).await;
         if !events.is_empty() {
@@ -394,8 +332,8 @@ async fn run(tenant: &Tenant) -> Result<SetupReport, SyncError> {
 }
 
 /// The event names a mapping streams.
-async fn streamed_events(tenant: &Tenant, m: &Loaded, report: &mut SetupReport) -> Vec<String> {
-    let Some(stream) = &m.stream else {
+async fn streamed_events(tenant: &Tenant, m: &Mapping, report: &mut SetupReport) -> Vec<String> {
+    let Some(stream) = &m.events else {
         return Vec::new();
     };
     let mut names: Vec<String> = match stream.mode {
@@ -534,11 +472,11 @@ fn push_once(list: &mut Vec<String>, item: String) {
 async fn ensure_templates(
     db: &impl ConnectionTrait,
     timeline: &mut Timeline,
-    m: &Loaded,
+    m: &Mapping,
     events: &[String],
     report: &mut SetupReport,
 ) -> Result<Option<String>, SyncError> {
-    let object_type = m.mapping.hubspot_object_type.as_str();
+    let object_type = m.model.hubspot_object_type.as_str();
     let Timeline::Available {
         client,
         app_id,
@@ -551,7 +489,7 @@ async fn ensure_templates(
         });
     };
     let mut ids: BTreeMap<String, String> = m
-        .stream
+        .events
         .as_ref()
         .and_then(|s| s.timeline_templates.clone())
         .map(|t| t.0)
@@ -595,7 +533,7 @@ async fn ensure_templates(
             Err(e) => return Err(e.into()),
         }
     }
-    if let Some(stream) = &m.stream {
+    if let Some(stream) = &m.events {
         let known = stream
             .timeline_templates
             .clone()
@@ -623,18 +561,15 @@ pub async fn ensure_event_template(
     event_name: &str,
 ) -> Result<Option<String>, SyncError> {
     let db = &tenant.ctx.db;
-    let loaded = load(db, tenant.id()).await?;
-    let Some(m) = loaded
-        .into_iter()
-        .find(|l| l.mapping.id == object_mapping_id)
-    else {
+    let loaded = mappings::load(db, tenant.id()).await?;
+    let Some(m) = loaded.into_iter().find(|l| l.id() == object_mapping_id) else {
         return Ok(None);
     };
-    if !TIMELINE_OBJECT_TYPES.contains(&m.mapping.hubspot_object_type.as_str()) {
+    if !TIMELINE_OBJECT_TYPES.contains(&m.model.hubspot_object_type.as_str()) {
         return Ok(None);
     }
     if let Some(id) = m
-        .stream
+        .events
         .as_ref()
         .and_then(|s| s.timeline_templates.as_ref())
         .and_then(|t| t.get(event_name))

@@ -59,14 +59,29 @@ pub const DEFAULT_SCOPES: &[&str] = &[
 ];
 
 /// Everything a role needs to reach the two systems.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub hubspot: HubspotApp,
     /// Userflow API base URL, e.g. `https://api.userflow.com`.
     pub userflow_api_base: String,
+    /// The HubSpot call budget per portal that every replica keeps to together (a public
+    /// OAuth app gets 100 calls per 10 s per portal; HubSpot's own `X-HubSpot-RateLimit-*`
+    /// answers lower it further while they last).
+    pub hubspot_limits: crate::ratelimit::PortalLimits,
     /// The api's public base URL (`https://hubsync.example.com`): the OAuth redirect, the
     /// webhook targets, and the URL HubSpot signs in v3 signatures.
     pub public_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            hubspot: HubspotApp::default(),
+            userflow_api_base: String::new(),
+            hubspot_limits: crate::ratelimit::PortalLimits::OAUTH_APP,
+            public_url: None,
+        }
+    }
 }
 
 impl Settings {

@@ -2,7 +2,6 @@
 //! Userflow simulators, a throw-away database per test and a real Redis.
 #![allow(clippy::unwrap_used)]
 
-use chrono::Utc;
 use hubsync_core::secrets::SecretBox;
 use hubsync_entities::setup_status::{SetupState, TimelineAvailability};
 use hubsync_entities::{
@@ -12,7 +11,7 @@ use hubsync_entities::{
 };
 use hubsync_migrations::test_support::{Backend, TestDb};
 use hubsync_sim::{hubspot, serve, userflow};
-use hubsync_sync::{HubspotApp, Settings, SyncContext, app_webhooks, schema_setup};
+use hubsync_sync::{SyncContext, app_webhooks, schema_setup, test_support};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -51,19 +50,11 @@ impl Env {
         let hs_base = hs_srv.base_url();
         let uf = userflow::Simulator::new(userflow::Config::default());
         let uf_srv = serve::spawn("127.0.0.1:0", uf.router()).await.unwrap();
-        let settings = Settings {
-            hubspot: HubspotApp {
-                app_id: Some(APP_ID),
-                client_id: Some("sim-client-id".into()),
-                client_secret: Some("sim-client-secret".into()),
-                developer_api_key: developer_key.then(|| DEV_KEY.to_owned()),
-                api_base: hs_base.clone(),
-                authorize_url: format!("{hs_base}/oauth/authorize"),
-                ..Default::default()
-            },
-            userflow_api_base: uf_srv.base_url(),
-            public_url: Some(PUBLIC.into()),
-        };
+        let mut settings = test_support::sim_settings(&hs_base, &uf_srv.base_url());
+        settings.public_url = Some(PUBLIC.into());
+        if !developer_key {
+            settings.hubspot.developer_api_key = None;
+        }
         let db = TestDb::migrated(backend).await.unwrap();
         let redis = redis::aio::ConnectionManager::new(redis::Client::open(redis_url()).unwrap())
             .await
@@ -76,16 +67,9 @@ impl Env {
             settings,
         );
         let http = reqwest::Client::new();
-        let minted: Value = http
-            .post(format!("{hs_base}/_sim/hubspot/oauth/tokens"))
-            .json(&json!({}))
-            .send()
+        let token = test_support::mint_tokens(&hs_base, &json!({}))
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = minted["access_token"].as_str().unwrap().to_owned();
+            .access_token;
         Env {
             db,
             hs_base,
@@ -98,21 +82,13 @@ impl Env {
     }
 
     async fn integration(&self) -> Uuid {
-        integrations::ActiveModel {
-            name: Set("acme".into()),
-            hubspot_portal_id: Set(Some(62515)),
-            userflow_environment: Set(Some("env_demo".into())),
-            status: Set(IntegrationStatus::Connected),
-            hubspot_access_token_enc: Set(Some(self.ctx.secrets.seal(&self.token).unwrap())),
-            hubspot_refresh_token_enc: Set(Some(self.ctx.secrets.seal("unused").unwrap())),
-            hubspot_token_expires_at: Set(Some(Utc::now() + chrono::Duration::minutes(30))),
-            userflow_api_key_enc: Set(Some(self.ctx.secrets.seal("ak_sim_demo").unwrap())),
-            ..Default::default()
-        }
-        .insert(self.db.conn())
-        .await
-        .unwrap()
-        .id
+        let tokens = test_support::Tokens {
+            access_token: self.token.clone(),
+            refresh_token: "unused".into(),
+        };
+        test_support::connected_integration(self.db.conn(), &self.ctx.secrets, "acme", &tokens)
+            .await
+            .id
     }
 
     /// A contact ↔ user mapping: `plan`/`nps` to HubSpot, `firstname` and `companies.name`

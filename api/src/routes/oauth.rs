@@ -20,8 +20,9 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiError, Code, ErrorBody};
 use crate::query::bad;
-use crate::routes::operator::hubspot::{find_id, sync_error};
+use crate::routes::operator::hubspot::sync_error;
 use crate::routes::operator::integrations::check_pairing;
+use crate::routes::operator::lookup;
 
 pub(crate) fn router() -> axum::Router<AppState> {
     Router::new().route(connection::CALLBACK_PATH, get(callback))
@@ -100,7 +101,7 @@ async fn callback(
         .get("code")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| bad("`code` is required"))?;
-    let model = find_id(&state, pending.integration).await?;
+    let model = lookup::integration_by_id(&state, pending.integration).await?;
     let id = model.id;
 
     let grant = connection::exchange_code(&state.sync, code)
@@ -150,6 +151,8 @@ async fn callback(
             tracing::info!(integration_id = %id, resumed, previous_status = %was, "delayed jobs resumed");
         }
     }
+    // The portal and status just changed: webhook routing must see it on every replica.
+    hubsync_sync::routing::bump(&state.sync).await;
     Ok(Json(CallbackAnswer {
         integration_id: id,
         status: model.status,

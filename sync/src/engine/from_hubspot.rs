@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hubsync_core::jobs::UserflowKind;
-use hubsync_core::mapping::diff::{self, FieldDecision, FieldInput, Verdict};
+use hubsync_core::mapping::diff::{self, FieldDecision, FieldInput};
 use hubsync_core::mapping::values;
 use hubsync_entities::{SyncDirection, skip_reason};
 use hubsync_hubspot::ObjectType;
@@ -20,9 +20,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::mappings::Mapping;
-use super::{
-    Engine, EngineError, FieldChange, ObjectSync, Outcome, UserflowObject, links, log, state,
-};
+use super::pair::Pair;
+use super::{Engine, EngineError, FieldChange, ObjectSync, Outcome, UserflowObject, log};
 use crate::ratelimit::CallKind;
 
 const DIRECTION: SyncDirection = SyncDirection::HubspotToUserflow;
@@ -193,21 +192,7 @@ async fn apply(
     hs_id: &str,
     entry: &log::Entry,
 ) -> Result<(Outcome, Vec<FieldChange>), EngineError> {
-    let db = engine.db();
-    let link = if engine.applies() {
-        Some(links::link(db, mapping.id(), hs_id, &target.id).await?)
-    } else {
-        links::by_hubspot(db, mapping.id(), hs_id)
-            .await?
-            .filter(|l| l.userflow_object_id == target.id)
-    };
-    let (ours, theirs) = match &link {
-        Some(l) => (
-            state::load(db, l.id, DIRECTION).await?,
-            state::load(db, l.id, SyncDirection::UserflowToHubspot).await?,
-        ),
-        None => Default::default(),
-    };
+    let pair = Pair::load(engine, mapping, DIRECTION, hs_id, &target.id).await?;
     let mut decisions = Vec::new();
     let mut attrs = Attributes::new();
     let mut written = Vec::new();
@@ -224,8 +209,8 @@ async fn apply(
         let input = FieldInput {
             new: values::canonical(&new, f.ty),
             current: values::canonical(&current, f.ty),
-            last_written_into_source: theirs.get(&f.source).cloned(),
-            written_before: ours.contains_key(&f.target),
+            last_written_into_source: pair.theirs.get(&f.source).cloned(),
+            written_before: pair.ours.contains_key(&f.target),
         };
         let decision = diff::decide_field(&input);
         if decision == FieldDecision::Write {
@@ -239,12 +224,9 @@ async fn apply(
         }
         decisions.push((f.target.as_str(), decision));
     }
-    let fields = match diff::verdict(decisions) {
-        Verdict::Write(fields) => fields,
-        Verdict::Echo => return Ok((engine.skip(entry, skip_reason::ECHO).await?, changes)),
-        Verdict::Unchanged => {
-            return Ok((engine.skip(entry, skip_reason::UNCHANGED).await?, changes));
-        }
+    let fields = match engine.fields_to_write(entry, decisions).await? {
+        Ok(fields) => fields,
+        Err(skipped) => return Ok((skipped, changes)),
     };
     if engine.applies() {
         match target.kind {
@@ -259,10 +241,8 @@ async fn apply(
                     .await?;
             }
         }
-        if let Some(l) = &link {
-            state::record(db, l.id, DIRECTION, &written).await?;
-        }
-        entry.synced(db, &fields).await?;
+        pair.record(engine, DIRECTION, &written).await?;
+        entry.synced(engine.db(), &fields).await?;
         tracing::info!(fields = ?fields, hubspot_object_id = hs_id, userflow_object_id = %target.id, "synced HubSpot → Userflow");
     }
     Ok((Outcome::Synced { fields }, changes))

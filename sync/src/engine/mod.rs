@@ -6,6 +6,7 @@
 //! | [`mappings`] | an integration's enabled mappings with fields and event stream |
 //! | [`links`] | `object_links`: find, create, move, unlink |
 //! | [`state`] | `sync_state`: last value written per link, direction, field |
+//! | [`pair`] | the link and the sync state one object sync writes through |
 //! | [`log`] | `sync_log` rows |
 //! | [`from_hubspot`] / [`from_userflow`] | one object, one direction |
 //! | [`timeline`] | Userflow events onto HubSpot timelines (or a last-event property) |
@@ -23,6 +24,7 @@ pub mod from_userflow;
 pub mod links;
 pub mod log;
 pub mod mappings;
+pub mod pair;
 pub mod preview;
 pub mod removed;
 pub mod state;
@@ -31,7 +33,8 @@ pub mod timeline;
 use std::time::SystemTime;
 
 use hubsync_core::jobs::{Job, UserflowKind};
-use hubsync_entities::{IntegrationStatus, SyncDirection};
+use hubsync_core::mapping::diff::{self, FieldDecision, Verdict};
+use hubsync_entities::{IntegrationStatus, SyncDirection, skip_reason};
 use hubsync_hubspot::ObjectType;
 use hubsync_hubspot::models::object::CrmObject;
 use hubsync_hubspot::models::search::{Filter, Operator};
@@ -158,13 +161,7 @@ impl Engine {
             userflow,
             portal,
             app,
-            // A public OAuth app's budget; a private-app token (no app id) gets the smallest
-            // account budget.
-            limits: if app.is_some() {
-                PortalLimits::OAUTH_APP
-            } else {
-                PortalLimits::FREE
-            },
+            limits: tenant.ctx.settings.hubspot_limits,
             mappings,
             tenant,
             mode,
@@ -452,6 +449,20 @@ impl Engine {
             tracing::warn!(error = %e, "could not write the sync log");
         }
         err
+    }
+
+    /// The fields to write, or, when the decisions write none, the logged echo or unchanged
+    /// skip.
+    pub async fn fields_to_write<'a>(
+        &self,
+        entry: &log::Entry,
+        decisions: impl IntoIterator<Item = (&'a str, FieldDecision)>,
+    ) -> Result<Result<Vec<String>, Outcome>, EngineError> {
+        Ok(match diff::verdict(decisions) {
+            Verdict::Write(fields) => Ok(fields),
+            Verdict::Echo => Err(self.skip(entry, skip_reason::ECHO).await?),
+            Verdict::Unchanged => Err(self.skip(entry, skip_reason::UNCHANGED).await?),
+        })
     }
 
     /// Records a skip: a sync log row in apply mode; the outcome either way.

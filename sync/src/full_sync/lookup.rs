@@ -12,7 +12,7 @@ use hubsync_userflow::models::AttributeMap;
 
 use crate::Tenant;
 use crate::error::{Result, SyncError};
-use crate::ratelimit::{Acquire, CallKind, PortalLimits, RateLimitError};
+use crate::ratelimit::{Acquire, CallKind, RateLimitError};
 
 /// HubSpot's own id property: looked up without `idProperty`.
 const HUBSPOT_ID_PROPERTY: &str = "hs_object_id";
@@ -71,7 +71,7 @@ pub(crate) async fn read_hubspot(
     }
     let limiter = &tenant.ctx.limiter;
     let app = tenant.ctx.settings.hubspot.app_id;
-    let limits = PortalLimits::OAUTH_APP;
+    let limits = tenant.ctx.settings.hubspot_limits;
     loop {
         match limiter
             .acquire(portal, app, CallKind::Standard, &limits)

@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::*;
-use crate::{HubspotApp, JobQueues, Settings, SyncContext};
+use crate::{JobQueues, SyncContext, test_support};
 
-const PORTAL: i64 = 62515;
+const PORTAL: i64 = test_support::PORTAL;
 const USERS: usize = 30;
 const CONTACTS: usize = 25;
 
@@ -76,50 +76,16 @@ impl Env {
             .await
             .unwrap();
         let prefix = format!("test-fs-{}", Uuid::new_v4().simple());
-        let settings = Settings {
-            hubspot: HubspotApp {
-                app_id: Some(54321),
-                client_id: Some("sim-client-id".into()),
-                client_secret: Some("sim-client-secret".into()),
-                developer_api_key: Some("sim-dev-key".into()),
-                api_base: hs_base.clone(),
-                authorize_url: format!("{hs_base}/oauth/authorize"),
-                scopes: Vec::new(),
-            },
-            userflow_api_base: uf_base.clone(),
-            public_url: None,
-        };
+        let settings = test_support::sim_settings(&hs_base, &uf_base);
         let secrets = hubsync_core::secrets::SecretBox::new([7; 32]);
         let ctx = SyncContext::new(db.conn().clone(), conn, prefix.clone(), secrets, settings);
         let jobs = JobQueues::new(redis.clone(), &prefix).unwrap();
 
-        let tokens: Value = http
-            .post(format!("{hs_base}/_sim/hubspot/oauth/tokens"))
-            .json(&json!({"portal_id": PORTAL}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let seal = |s: &str| ctx.secrets.seal(s).unwrap();
-        let integration = integrations::ActiveModel {
-            name: Set("Demo".into()),
-            hubspot_portal_id: Set(Some(PORTAL)),
-            userflow_environment: Set(Some("env_demo".into())),
-            status: Set(IntegrationStatus::Connected),
-            hubspot_access_token_enc: Set(Some(seal(tokens["access_token"].as_str().unwrap()))),
-            hubspot_refresh_token_enc: Set(Some(seal(tokens["refresh_token"].as_str().unwrap()))),
-            hubspot_token_expires_at: Set(Some(
-                hubsync_entities::now() + chrono::Duration::minutes(30),
-            )),
-            userflow_api_key_enc: Set(Some(seal("ak_sim_demo"))),
-            ..Default::default()
-        }
-        .insert(db.conn())
-        .await
-        .unwrap()
-        .id;
+        let tokens = test_support::mint_tokens(&hs_base, &json!({"portal_id": PORTAL})).await;
+        let integration =
+            test_support::connected_integration(db.conn(), &ctx.secrets, "Demo", &tokens)
+                .await
+                .id;
         object_mappings::ActiveModel {
             integration_id: Set(integration),
             hubspot_object_type: Set("contacts".into()),

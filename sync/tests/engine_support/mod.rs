@@ -3,7 +3,6 @@
 //! the engine tests and the worker tests.
 #![allow(clippy::unwrap_used, dead_code)]
 
-use chrono::Utc;
 use hubsync_core::secrets::SecretBox;
 use hubsync_entities::integrations::ActiveModel as IntegrationRow;
 use hubsync_entities::prelude::{ObjectLinksEntity, SyncLogEntity};
@@ -14,15 +13,15 @@ use hubsync_entities::{
 };
 use hubsync_migrations::test_support::{Backend, TestDb};
 use hubsync_sim::{hubspot, serve, userflow};
-use hubsync_sync::{HubspotApp, JobQueues, Settings, SyncContext};
+use hubsync_sync::{JobQueues, SyncContext, test_support};
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub const PORTAL: i64 = 62515;
+pub const PORTAL: i64 = test_support::PORTAL;
 pub const PAT: &str = "pat-sim-62515";
-pub const UF_KEY: &str = "ak_sim_demo";
+pub const UF_KEY: &str = test_support::USERFLOW_KEY;
 pub const EMAIL1: &str = "donald.turing1@acme.example";
 
 pub fn redis_url() -> String {
@@ -53,19 +52,7 @@ impl Env {
         let hs_srv = serve::spawn("127.0.0.1:0", hs.router()).await.unwrap();
         let uf_srv = serve::spawn("127.0.0.1:0", uf.router()).await.unwrap();
         let (hs_base, uf_base) = (hs_srv.base_url(), uf_srv.base_url());
-        let settings = Settings {
-            hubspot: HubspotApp {
-                app_id: Some(54321),
-                client_id: Some("sim-client-id".into()),
-                client_secret: Some("sim-client-secret".into()),
-                developer_api_key: Some("sim-dev-key".into()),
-                api_base: hs_base.clone(),
-                authorize_url: format!("{hs_base}/oauth/authorize"),
-                ..Default::default()
-            },
-            userflow_api_base: uf_base.clone(),
-            ..Default::default()
-        };
+        let settings = test_support::sim_settings(&hs_base, &uf_base);
         let db = TestDb::migrated(backend).await.unwrap();
         let prefix = format!("test-{}", Uuid::new_v4().simple());
         let secrets = SecretBox::new([9; 32]);
@@ -82,30 +69,9 @@ impl Env {
         );
         let jobs = JobQueues::new(client, &prefix).unwrap();
         let http = reqwest::Client::new();
-        let minted: Value = http
-            .post(format!("{hs_base}/_sim/hubspot/oauth/tokens"))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let seal = |s: &str| Some(secrets.seal(s).unwrap());
-        let integration = IntegrationRow {
-            name: Set("acme".into()),
-            hubspot_portal_id: Set(Some(PORTAL)),
-            userflow_environment: Set(Some("env_demo".into())),
-            userflow_api_key_enc: Set(seal(UF_KEY)),
-            status: Set(IntegrationStatus::Connected),
-            hubspot_access_token_enc: Set(seal(minted["access_token"].as_str().unwrap())),
-            hubspot_refresh_token_enc: Set(seal(minted["refresh_token"].as_str().unwrap())),
-            hubspot_token_expires_at: Set(Some(Utc::now() + chrono::Duration::minutes(30))),
-            ..Default::default()
-        }
-        .insert(db.conn())
-        .await
-        .unwrap();
+        let tokens = test_support::mint_tokens(&hs_base, &json!({})).await;
+        let integration =
+            test_support::connected_integration(db.conn(), &secrets, "acme", &tokens).await;
         Env {
             db,
             hs,

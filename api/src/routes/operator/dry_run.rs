@@ -23,6 +23,7 @@ use crate::auth::Operator;
 use crate::error::{ApiError, Code, ErrorBody};
 use crate::json::OptionalJson;
 use crate::query::bad;
+use crate::routes::operator::lookup;
 
 /// Longest HubSpot object id accepted in `object_ids`.
 const MAX_ID: usize = 100;
@@ -129,10 +130,6 @@ impl From<Preview> for DryRunView {
     }
 }
 
-fn uuid(raw: &str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| bad(format!("{what} `{raw}` is not a UUID")))
-}
-
 /// A sync failure as answered: HubSpot or Userflow unreachable or rate limited → 503, a
 /// refusal by either (credentials, a missing property, …) → 409 with its message.
 fn engine_error(e: EngineError) -> ApiError {
@@ -174,8 +171,8 @@ async fn dry_run(
     Path((id, mapping_id)): Path<(String, String)>,
     OptionalJson(body): OptionalJson<DryRunBody>,
 ) -> Result<Json<DryRunView>, ApiError> {
-    let id = uuid(&id, "integration id")?;
-    let mapping_id = uuid(&mapping_id, "mapping id")?;
+    let id = lookup::uuid(&id, "integration id")?;
+    let mapping_id = lookup::uuid(&mapping_id, "mapping id")?;
     let sample = body.sample.unwrap_or(preview::DEFAULT_SAMPLE);
     if !(1..=preview::MAX_SAMPLE).contains(&sample) {
         return Err(bad(format!(
@@ -197,10 +194,7 @@ async fn dry_run(
     let tenant = match state.sync.tenant(id).await {
         Ok(t) => t,
         Err(SyncError::IntegrationNotFound(_)) => {
-            return Err(ApiError::new(
-                Code::NotFound,
-                format!("no integration `{id}`"),
-            ));
+            return Err(lookup::no_integration(id));
         }
         Err(e) => return Err(ApiError::internal(e)),
     };
@@ -225,14 +219,15 @@ async fn dry_run(
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
     use hubsync_entities::{
-        FieldDataType, IntegrationStatus, SyncDirection, UserflowMatchAttribute,
-        UserflowObjectType, field_mappings, integrations, object_mappings,
+        FieldDataType, SyncDirection, UserflowMatchAttribute, UserflowObjectType, field_mappings,
+        object_mappings,
     };
     use hubsync_sim::{hubspot, serve, userflow};
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     use serde_json::{Value, json};
+
+    use hubsync_sync::test_support::{connected_integration, mint_tokens};
 
     use super::*;
     use crate::test_support::{TestApp, test_secrets};
@@ -240,7 +235,6 @@ mod tests {
     const TOKEN: &str = "op-token";
 
     struct Sims {
-        hs: hubspot::Simulator,
         _hs: serve::Running,
         _uf: serve::Running,
         hs_base: String,
@@ -253,28 +247,11 @@ mod tests {
         let hs_srv = serve::spawn("127.0.0.1:0", hs.router()).await.expect("hs");
         let uf_srv = serve::spawn("127.0.0.1:0", uf.router()).await.expect("uf");
         Sims {
-            hs,
             hs_base: hs_srv.base_url(),
             uf_base: uf_srv.base_url(),
             _hs: hs_srv,
             _uf: uf_srv,
         }
-    }
-
-    /// An OAuth token pair of the app on portal 62515, from the simulator's control route.
-    async fn mint(hs: &hubspot::Simulator) -> Value {
-        use tower::ServiceExt as _;
-        let req = axum::http::Request::builder()
-            .method("POST")
-            .uri("/_sim/hubspot/oauth/tokens")
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from("{}"))
-            .expect("request");
-        let resp = hs.router().oneshot(req).await.expect("mint");
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .expect("body");
-        serde_json::from_slice(&bytes).expect("json")
     }
 
     /// An app against both simulators, a connected integration and a contact ↔ user mapping
@@ -295,23 +272,9 @@ mod tests {
         hubsync_migrations::migrate(&app.state.db)
             .await
             .expect("migrate");
-        let minted = mint(&sims.hs).await;
-        let secrets = test_secrets();
-        let seal = |s: &str| Some(secrets.seal(s).expect("seal"));
-        let integration = integrations::ActiveModel {
-            name: Set("acme".into()),
-            hubspot_portal_id: Set(Some(62515)),
-            userflow_environment: Set(Some("env_demo".into())),
-            userflow_api_key_enc: Set(seal("ak_sim_demo")),
-            status: Set(IntegrationStatus::Connected),
-            hubspot_access_token_enc: Set(seal(minted["access_token"].as_str().expect("at"))),
-            hubspot_refresh_token_enc: Set(seal(minted["refresh_token"].as_str().expect("rt"))),
-            hubspot_token_expires_at: Set(Some(Utc::now() + chrono::Duration::minutes(30))),
-            ..Default::default()
-        }
-        .insert(&app.state.db)
-        .await
-        .expect("integration");
+        let tokens = mint_tokens(&sims.hs_base, &json!({})).await;
+        let integration =
+            connected_integration(&app.state.db, &test_secrets(), "acme", &tokens).await;
         let mapping = object_mappings::ActiveModel {
             integration_id: Set(integration.id),
             hubspot_object_type: Set("contacts".into()),

@@ -15,10 +15,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use hubsync_entities::integrations::{Entity as Integrations, Model as Integration};
 use hubsync_entities::{FullSyncStatus, FullSyncTrigger};
 use hubsync_sync::full_sync::{self, RunProgress, ShardProgress, StartError};
-use sea_orm::EntityTrait;
 use serde::Serialize;
 use utoipa::openapi::schema::Object;
 use utoipa::{OpenApi, ToSchema};
@@ -28,7 +26,8 @@ use crate::AppState;
 use crate::auth::Operator;
 use crate::error::{ApiError, Code, ErrorBody};
 use crate::openapi::string_enum;
-use crate::query::{Params, bad};
+use crate::query::{Params, bad, page};
+use crate::routes::operator::lookup;
 
 const DEFAULT_LIMIT: u64 = 20;
 const MAX_LIMIT: u64 = 200;
@@ -200,7 +199,7 @@ async fn start(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<FullSyncRun>), ApiError> {
-    let integration = integration(&state, &id).await?;
+    let integration = lookup::integration(&state, &id).await?;
     let run = full_sync::start_run(
         &state.sync,
         &state.jobs,
@@ -238,7 +237,7 @@ async fn list(
 ) -> Result<Json<FullSyncRunList>, ApiError> {
     let params = Params::parse(raw.as_deref(), &["limit", "cursor"])?;
     let limit = params.int_in("limit", 1..=MAX_LIMIT, DEFAULT_LIMIT)?;
-    let integration = integration(&state, &id).await?;
+    let integration = lookup::integration(&state, &id).await?;
     let before = match params.get("cursor") {
         Some(raw) => {
             let invalid = || {
@@ -256,15 +255,10 @@ async fn list(
         }
         None => None,
     };
-    let mut runs = full_sync::list_runs(&state.db, integration.id, limit + 1, before.as_ref())
+    let runs = full_sync::list_runs(&state.db, integration.id, limit + 1, before.as_ref())
         .await
         .map_err(ApiError::internal)?;
-    let next_cursor = if runs.len() as u64 > limit {
-        runs.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        runs.last().map(|r| r.id.to_string())
-    } else {
-        None
-    };
+    let (runs, next_cursor) = page(runs, limit, |r| r.id.to_string());
     Ok(Json(FullSyncRunList {
         full_syncs: runs.into_iter().map(Into::into).collect(),
         next_cursor,
@@ -292,8 +286,8 @@ async fn show(
     State(state): State<AppState>,
     Path((id, run_id)): Path<(String, String)>,
 ) -> Result<Json<FullSyncRun>, ApiError> {
-    let integration = integration(&state, &id).await?;
-    let run_id = run_uuid(&run_id)?;
+    let integration = lookup::integration(&state, &id).await?;
+    let run_id = lookup::uuid(&run_id, "full sync id")?;
     Ok(Json(progress(&state, integration.id, run_id).await?))
 }
 
@@ -321,8 +315,8 @@ async fn cancel(
     State(state): State<AppState>,
     Path((id, run_id)): Path<(String, String)>,
 ) -> Result<Json<FullSyncRun>, ApiError> {
-    let integration = integration(&state, &id).await?;
-    let run_id = run_uuid(&run_id)?;
+    let integration = lookup::integration(&state, &id).await?;
+    let run_id = lookup::uuid(&run_id, "full sync id")?;
     let before = full_sync::find_run(&state.db, integration.id, run_id)
         .await
         .map_err(ApiError::internal)?
@@ -345,21 +339,6 @@ async fn cancel(
 }
 
 // ---- helpers ----
-
-/// The integration `raw` names: 400 if it is not a UUID, 404 if there is none.
-async fn integration(state: &AppState, raw: &str) -> Result<Integration, ApiError> {
-    let id =
-        Uuid::parse_str(raw).map_err(|_| bad(format!("integration id `{raw}` is not a UUID")))?;
-    Integrations::find_by_id(id)
-        .one(&state.db)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::new(Code::NotFound, format!("no integration `{id}`")))
-}
-
-fn run_uuid(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| bad(format!("full sync id `{raw}` is not a UUID")))
-}
 
 fn no_run(run_id: Uuid) -> ApiError {
     ApiError::new(
@@ -387,7 +366,7 @@ fn start_error(e: StartError) -> ApiError {
         }
         StartError::NotConnected { .. } | StartError::NoMappings(_) => bad(e.to_string()),
         StartError::Sync(hubsync_sync::SyncError::IntegrationNotFound(id)) => {
-            ApiError::new(Code::NotFound, format!("no integration `{id}`"))
+            lookup::no_integration(id)
         }
         StartError::Sync(e) => ApiError::internal(e),
     }
@@ -400,7 +379,7 @@ mod tests {
         integrations, object_mappings,
     };
     use hubsync_sync::full_sync::ShardState;
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
     use serde_json::{Value, json};
 
     use super::*;

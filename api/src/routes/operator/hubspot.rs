@@ -16,10 +16,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use hubsync_entities::IntegrationStatus;
-use hubsync_entities::integrations::{Entity, Model};
 use hubsync_sync::SyncError;
 use hubsync_sync::connection;
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
@@ -28,7 +26,7 @@ use crate::AppState;
 use crate::auth::Operator;
 use crate::error::{ApiError, Code, ErrorBody};
 use crate::json::OptionalJson;
-use crate::query::bad;
+use crate::routes::operator::lookup;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -106,7 +104,7 @@ async fn authorize(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<AuthorizeBody>,
 ) -> Result<Json<AuthorizeAnswer>, ApiError> {
-    let model = find(&state, &id).await?;
+    let model = lookup::integration(&state, &id).await?;
     let missing = connection::missing_oauth_settings(&state.sync);
     if !missing.is_empty() {
         return Err(ApiError::new(
@@ -147,7 +145,7 @@ async fn disconnect(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<DisconnectAnswer>, ApiError> {
-    let model = find(&state, &id).await?;
+    let model = lookup::integration(&state, &id).await?;
     let done = connection::disconnect_hubspot(&state.sync, model)
         .await
         .map_err(sync_error)?;
@@ -163,29 +161,12 @@ async fn disconnect(
     }))
 }
 
-/// The integration `raw` names: 400 if it is not a UUID, 404 if there is none.
-pub(crate) async fn find(state: &AppState, raw: &str) -> Result<Model, ApiError> {
-    let id =
-        Uuid::parse_str(raw).map_err(|_| bad(format!("integration id `{raw}` is not a UUID")))?;
-    find_id(state, id).await
-}
-
-pub(crate) async fn find_id(state: &AppState, id: Uuid) -> Result<Model, ApiError> {
-    Entity::find_by_id(id)
-        .one(&state.db)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::new(Code::NotFound, format!("no integration `{id}`")))
-}
-
 /// A [`SyncError`] as an answer: missing settings say which (409), the rest is ours (500) or
 /// the other system's (503).
 pub(crate) fn sync_error(e: SyncError) -> ApiError {
     match e {
         SyncError::Settings(msg) => ApiError::new(Code::Conflict, msg),
-        SyncError::IntegrationNotFound(id) => {
-            ApiError::new(Code::NotFound, format!("no integration `{id}`"))
-        }
+        SyncError::IntegrationNotFound(id) => lookup::no_integration(id),
         SyncError::Hubspot(e) => {
             tracing::warn!(error = %e, "HubSpot call failed");
             ApiError::new(

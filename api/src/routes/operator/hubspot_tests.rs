@@ -56,6 +56,7 @@ impl Env {
             },
             userflow_api_base: uf_srv.base_url(),
             public_url: Some(PUBLIC.into()),
+            ..Default::default()
         };
         tweak(&mut settings);
         let mut app = TestApp::new(&[TOKEN]).await;

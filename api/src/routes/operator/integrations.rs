@@ -46,7 +46,8 @@ use crate::AppState;
 use crate::auth::Operator;
 use crate::error::{ApiError, Code, ErrorBody};
 use crate::json::ApiJson;
-use crate::query::{Params, bad};
+use crate::query::{Params, bad, page};
+use crate::routes::operator::lookup;
 
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 500;
@@ -359,13 +360,8 @@ async fn list(
             ),
         );
     }
-    let mut rows = query.all(&state.db).await.map_err(ApiError::internal)?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|m| cursor_of(m.created_at, m.id))
-    } else {
-        None
-    };
+    let rows = query.all(&state.db).await.map_err(ApiError::internal)?;
+    let (rows, next_cursor) = page(rows, limit, |m| cursor_of(m.created_at, m.id));
     Ok(Json(List {
         integrations: rows.into_iter().map(Into::into).collect(),
         next_cursor,
@@ -390,7 +386,7 @@ async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<IntegrationView>, ApiError> {
-    Ok(Json(find(&state, &id).await?.into()))
+    Ok(Json(lookup::integration(&state, &id).await?.into()))
 }
 
 /// Renames an integration.
@@ -416,7 +412,7 @@ async fn rename(
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<Json<IntegrationView>, ApiError> {
     let name = required_text("name", body.name, MAX_TEXT)?;
-    let model = find(&state, &id).await?;
+    let model = lookup::integration(&state, &id).await?;
     let mut am: ActiveModel = model.into();
     am.name = Set(name);
     let model = am.update(&state.db).await.map_err(ApiError::internal)?;
@@ -441,7 +437,7 @@ async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let model = find(&state, &id).await?;
+    let model = lookup::integration(&state, &id).await?;
     model.delete(&state.db).await.map_err(ApiError::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -482,7 +478,7 @@ async fn connect_userflow(
         Some(s) => Some(required_text("webhook_secret", Some(s), MAX_SECRET)?),
         None => None,
     };
-    let model = find(&state, &id).await?;
+    let model = lookup::integration(&state, &id).await?;
     if let Some(portal) = model.hubspot_portal_id
         && !body.force
     {
@@ -578,7 +574,7 @@ async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<StatusReport>, ApiError> {
-    let m = find(&state, &id).await?;
+    let m = lookup::integration(&state, &id).await?;
     let hubspot_connected = m.hubspot_portal_id.is_some() && m.hubspot_refresh_token_enc.is_some();
     let userflow_connected = m.userflow_environment.is_some() && m.userflow_api_key_enc.is_some();
     let action = match m.status {
@@ -657,17 +653,6 @@ fn subscription_view(state: &AppState, m: &Model) -> SubscriptionView {
 }
 
 // ---- helpers ----
-
-/// The integration `raw` names: 400 if it is not a UUID, 404 if there is none.
-async fn find(state: &AppState, raw: &str) -> Result<Model, ApiError> {
-    let id =
-        Uuid::parse_str(raw).map_err(|_| bad(format!("integration id `{raw}` is not a UUID")))?;
-    Entity::find_by_id(id)
-        .one(&state.db)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::new(Code::NotFound, format!("no integration `{id}`")))
-}
 
 /// Refuses to pair `portal` with `environment` when another live integration (not `except`,
 /// not disconnected) already pairs it with a different Userflow environment.

@@ -56,6 +56,7 @@ use crate::error::{ApiError, Code, ErrorBody};
 use crate::json::ApiJson;
 use crate::openapi::string_enum;
 use crate::query::{Params, bad};
+use crate::routes::operator::lookup;
 
 /// Most fields one direction of a mapping may hold.
 const MAX_FIELDS: usize = 200;
@@ -865,23 +866,13 @@ async fn view_of(state: &AppState, m: object_mappings::Model) -> Result<MappingV
 
 // ---- helpers ----
 
-async fn integration(state: &AppState, raw: &str) -> Result<integrations::Model, ApiError> {
-    let id =
-        Uuid::parse_str(raw).map_err(|_| bad(format!("integration id `{raw}` is not a UUID")))?;
-    integrations::Entity::find_by_id(id)
-        .one(&state.db)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::new(Code::NotFound, format!("no integration `{id}`")))
-}
-
 /// Mapping `raw` of `integration`: another integration's mapping is as unknown as none.
 async fn mapping(
     state: &AppState,
     integration: &integrations::Model,
     raw: &str,
 ) -> Result<object_mappings::Model, ApiError> {
-    let id = Uuid::parse_str(raw).map_err(|_| bad(format!("mapping id `{raw}` is not a UUID")))?;
+    let id = lookup::uuid(raw, "mapping id")?;
     ObjectMappingsEntity::find_by_id(id)
         .filter(object_mappings::Column::IntegrationId.eq(integration.id))
         .one(&state.db)
@@ -1041,7 +1032,7 @@ async fn list(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ListView>, ApiError> {
-    let integration = integration(&state, &id).await?;
+    let integration = lookup::integration(&state, &id).await?;
     let rows = ObjectMappingsEntity::find()
         .filter(object_mappings::Column::IntegrationId.eq(integration.id))
         .order_by_asc(object_mappings::Column::CreatedAt)
@@ -1077,7 +1068,7 @@ async fn show(
     State(state): State<AppState>,
     Path((id, mapping_id)): Path<(String, String)>,
 ) -> Result<Json<MappingView>, ApiError> {
-    let integration = integration(&state, &id).await?;
+    let integration = lookup::integration(&state, &id).await?;
     let m = mapping(&state, &integration, &mapping_id).await?;
     Ok(Json(view_of(&state, m).await?))
 }
@@ -1111,7 +1102,7 @@ async fn validate(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<MappingBody>,
 ) -> Result<Json<Validated>, Refusal> {
-    let integration = integration(&state, &id).await?;
+    let integration = lookup::integration(&state, &id).await?;
     let tenant = state
         .sync
         .tenant(integration.id)
@@ -1160,7 +1151,7 @@ async fn create(
     ApiJson(body): ApiJson<MappingBody>,
 ) -> Result<Response, Refusal> {
     let only = validate_only(raw.as_deref())?;
-    let integration = integration(&state, &id).await?;
+    let integration = lookup::integration(&state, &id).await?;
     let tenant = state
         .sync
         .tenant(integration.id)
@@ -1212,7 +1203,7 @@ async fn replace(
     ApiJson(body): ApiJson<MappingBody>,
 ) -> Result<Json<Replaced>, Refusal> {
     let only = validate_only(raw.as_deref())?;
-    let integration = integration(&state, &id).await?;
+    let integration = lookup::integration(&state, &id).await?;
     let existing = mapping(&state, &integration, &mapping_id).await?;
     let tenant = state
         .sync
@@ -1256,7 +1247,7 @@ async fn remove(
     State(state): State<AppState>,
     Path((id, mapping_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let integration = integration(&state, &id).await?;
+    let integration = lookup::integration(&state, &id).await?;
     let m = mapping(&state, &integration, &mapping_id).await?;
     let mapping_id = m.id;
     m.delete(&state.db).await.map_err(ApiError::internal)?;

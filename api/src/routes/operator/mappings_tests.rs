@@ -1,19 +1,15 @@
 //! Mappings API against the in-process HubSpot and Userflow simulators over real HTTP, a
 //! migrated SQLite database and the real Redis.
 
-use axum::body::Body;
-use axum::http::Request;
-use chrono::Utc;
-use hubsync_entities::{
-    IntegrationStatus, SyncDirection, event_streams, field_mappings, integrations,
-};
+use hubsync_entities::{SyncDirection, event_streams, field_mappings};
 use hubsync_sim::{hubspot, serve, userflow};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::test_support::{TestApp, state_with};
+use hubsync_sync::test_support::{Tokens, connected_integration, sim_settings};
+
+use crate::test_support::{TestApp, call_router, state_with};
 
 const TOKEN: &str = "op-token";
 const APP_ID: u64 = 54321;
@@ -35,28 +31,7 @@ async fn sim_call(
     bearer: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = Request::builder().method(method).uri(path);
-    if let Some(t) = bearer {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = sim
-        .router()
-        .oneshot(req.body(body).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
-        .await
-        .expect("body");
-    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, v)
+    call_router(sim.router(), method, path, bearer, body).await
 }
 
 impl Env {
@@ -75,17 +50,8 @@ impl Env {
             .await
             .expect("userflow sim");
         let settings = hubsync_sync::Settings {
-            hubspot: hubsync_sync::HubspotApp {
-                app_id: Some(APP_ID),
-                client_id: Some("sim-client-id".into()),
-                client_secret: Some("sim-client-secret".into()),
-                developer_api_key: Some(DEV_KEY.into()),
-                api_base: hs_srv.base_url(),
-                authorize_url: format!("{}/oauth/authorize", hs_srv.base_url()),
-                ..Default::default()
-            },
-            userflow_api_base: uf_srv.base_url(),
             public_url: Some("https://hubsync.example.test".into()),
+            ..sim_settings(&hs_srv.base_url(), &uf_srv.base_url())
         };
         let mut app = TestApp::new(&[TOKEN]).await;
         app.state = state_with(&[TOKEN], settings).await;
@@ -113,22 +79,13 @@ impl Env {
 
     /// A connected integration with sealed simulator credentials.
     async fn integration(&self, name: &str) -> Uuid {
-        let s = &self.app.state.secrets;
-        integrations::ActiveModel {
-            name: Set(name.into()),
-            hubspot_portal_id: Set(Some(62515)),
-            userflow_environment: Set(Some("env_demo".into())),
-            status: Set(IntegrationStatus::Connected),
-            hubspot_access_token_enc: Set(Some(s.seal(&self.hs_token).expect("seal"))),
-            hubspot_refresh_token_enc: Set(Some(s.seal("unused").expect("seal"))),
-            hubspot_token_expires_at: Set(Some(Utc::now() + chrono::Duration::minutes(30))),
-            userflow_api_key_enc: Set(Some(s.seal("ak_sim_demo").expect("seal"))),
-            ..Default::default()
-        }
-        .insert(&self.app.state.db)
-        .await
-        .expect("integration")
-        .id
+        let tokens = Tokens {
+            access_token: self.hs_token.clone(),
+            refresh_token: "unused".into(),
+        };
+        connected_integration(&self.app.state.db, &self.app.state.secrets, name, &tokens)
+            .await
+            .id
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {

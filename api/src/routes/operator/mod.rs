@@ -6,6 +6,7 @@ pub(crate) mod dry_run;
 pub(crate) mod full_sync;
 pub(crate) mod hubspot;
 pub(crate) mod integrations;
+pub(crate) mod lookup;
 pub(crate) mod mappings;
 pub(crate) mod queues;
 pub(crate) mod sync_log;

@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use hubsync_entities::sync_log::{Column, Entity, Model};
-use hubsync_entities::{StringList, SyncDirection, SyncOutcome, integrations};
+use hubsync_entities::{StringList, SyncDirection, SyncOutcome};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde::Serialize;
 use utoipa::openapi::schema::Object;
@@ -25,9 +25,10 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Operator;
-use crate::error::{ApiError, Code, ErrorBody};
+use crate::error::{ApiError, ErrorBody};
 use crate::openapi::string_enum;
 use crate::query::{Params, bad};
+use crate::routes::operator::lookup;
 
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 500;
@@ -193,18 +194,13 @@ async fn page(
         })?;
         query = query.filter(Column::Id.lt(before));
     }
-    let mut rows = query
+    let rows = query
         .order_by_desc(Column::Id)
         .limit(limit + 1)
         .all(&state.db)
         .await
         .map_err(ApiError::internal)?;
-    let next_cursor = if rows.len() as u64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|m| m.id.to_string())
-    } else {
-        None
-    };
+    let (rows, next_cursor) = crate::query::page(rows, limit, |m| m.id.to_string());
     Ok(Json(Page {
         entries: rows.into_iter().map(Into::into).collect(),
         next_cursor,
@@ -242,13 +238,7 @@ async fn for_integration(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Page>, ApiError> {
     let params = Params::parse(raw.as_deref(), &FILTERS)?;
-    let id =
-        Uuid::parse_str(&id).map_err(|_| bad(format!("integration id `{id}` is not a UUID")))?;
-    integrations::Entity::find_by_id(id)
-        .one(&state.db)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::new(Code::NotFound, format!("no integration `{id}`")))?;
+    let id = lookup::integration(&state, &id).await?.id;
     page(
         &state,
         Entity::find().filter(Column::IntegrationId.eq(id)),
@@ -302,7 +292,7 @@ async fn across(
 
 #[cfg(test)]
 mod tests {
-    use hubsync_entities::{IntegrationStatus, sync_log};
+    use hubsync_entities::{IntegrationStatus, integrations, sync_log};
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     use serde_json::Value;
 

@@ -12,6 +12,7 @@
 //!    `hs:<portalId>:<subscriptionId>:<eventId>` per event → 200, or 503 when Redis fails.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -25,6 +26,7 @@ use hubsync_core::webhooks::hubspot::{
 use hubsync_core::webhooks::{Decision, IgnoreReason};
 use hubsync_entities::integrations::{Column, Entity as Integrations, Model as Integration};
 use hubsync_entities::{SyncDirection, field_mappings, object_mappings};
+use hubsync_sync::routing::{self, Route};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -113,17 +115,17 @@ async fn handle(
         .flatten()
         .filter_map(|e| i64::try_from(e.portal_id).ok())
         .collect();
-    let integrations = load_integrations(&state, &portals).await?;
-    let active: Vec<&Integration> = integrations
+    let routes = routes(&state, &portals).await?;
+    let active: Vec<&Integration> = routes
         .values()
-        .flatten()
+        .flat_map(|r| r.integrations.iter())
         .filter(|i| accepts_jobs(i.status))
         .collect();
     if !active.is_empty() {
         let ids: Vec<String> = active.iter().map(|i| i.id.to_string()).collect();
         span.record("integration_id", ids.join(",").as_str());
     }
-    let mapped = load_mapped_properties(&state, &active).await?;
+    let no_mappings = BTreeMap::new();
 
     let app_id = state.sync.settings.hubspot.app_id;
     let mut summary = Summary {
@@ -138,8 +140,10 @@ async fn handle(
             continue;
         };
         let portal = i64::try_from(event.portal_id).unwrap_or(-1);
-        let candidates = integrations.get(&portal).map(Vec::as_slice).unwrap_or(&[]);
-        match plan_event(&event, candidates, app_id, &mapped) {
+        let route = routes.get(&portal);
+        let candidates = route.map(|r| r.integrations.as_slice()).unwrap_or(&[]);
+        let mapped = route.map(|r| &r.mapped).unwrap_or(&no_mappings);
+        match plan_event(&event, candidates, app_id, mapped) {
             Ok(jobs) => planned.push(PlannedEvent { jobs }),
             Err(reason) => {
                 log_drop(&event, candidates, reason);
@@ -202,6 +206,50 @@ fn verify(
             format!("HubSpot signature refused: {e}"),
         )
     })
+}
+
+/// How each portal's events are routed: from this process's cache while the routing version
+/// in Redis is unchanged, else from the database (and cached).
+async fn routes(
+    state: &AppState,
+    portals: &BTreeSet<i64>,
+) -> Result<BTreeMap<i64, Arc<Route>>, ApiError> {
+    let cache = &state.sync.routing;
+    // Without the version the cache cannot be trusted; the database still answers.
+    let version = routing::version(&state.sync).await.ok();
+    let mut out = BTreeMap::new();
+    let mut missing = BTreeSet::new();
+    for &portal in portals {
+        match version.and_then(|v| cache.get(portal, v)) {
+            Some(route) => {
+                out.insert(portal, route);
+            }
+            None => {
+                missing.insert(portal);
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    let mut by_portal = load_integrations(state, &missing).await?;
+    for portal in missing {
+        let integrations = by_portal.remove(&portal).unwrap_or_default();
+        let active: Vec<&Integration> = integrations
+            .iter()
+            .filter(|i| accepts_jobs(i.status))
+            .collect();
+        let mapped = load_mapped_properties(state, &active).await?;
+        let route = Arc::new(Route {
+            integrations,
+            mapped,
+        });
+        if let Some(v) = version {
+            cache.put(portal, v, route.clone());
+        }
+        out.insert(portal, route);
+    }
+    Ok(out)
 }
 
 /// The integrations of each portal, oldest id first.

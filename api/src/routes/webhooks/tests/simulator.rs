@@ -3,51 +3,18 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::Request;
 use hubsync_core::jobs::{Job, SyncFromHubspot, SyncFromUserflow, UserflowKind};
 use hubsync_entities::{EventStreamMode, IntegrationStatus, UserflowObjectType, integrations};
 use hubsync_sim::hubspot::{Config, Simulator};
 use hubsync_sim::userflow;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use super::{APP_ID, PORTAL, field, integration, mapping, stream, test_app_at, waiting};
-use crate::test_support::eventually;
+use crate::test_support::{call_router, eventually};
 
 const DEV_KEY: &str = "sim-dev-key";
 const PRIVATE_APP_TOKEN: &str = "pat-sim-62515";
-
-/// Calls a simulator's HTTP API in process; answers status and JSON.
-async fn call(
-    router: axum::Router,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = Request::builder().method(method).uri(path);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = router.oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
 
 async fn sim_call(
     sim: &Simulator,
@@ -56,7 +23,7 @@ async fn sim_call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    call(sim.router(), method, path, token, body).await
+    call_router(sim.router(), method, path, token, body).await
 }
 
 async fn set_firstname(sim: &Simulator, token: &str, contact: &str, value: &str) {
@@ -180,7 +147,7 @@ async fn userflow_simulator_notifications_verify_and_queue_jobs() {
     let server = tokio::spawn(axum::serve(listener, crate::app(app.state.clone())).into_future());
 
     let uf = userflow::Simulator::new(userflow::Config::default());
-    let (status, sub) = call(
+    let (status, sub) = call_router(
         uf.router(),
         "POST",
         "/webhook_subscriptions",
@@ -206,7 +173,7 @@ async fn userflow_simulator_notifications_verify_and_queue_jobs() {
     row.update(&app.state.db).await.unwrap();
 
     let control = "/_sim/userflow/envs/env_demo";
-    let (status, body) = call(
+    let (status, body) = call_router(
         uf.router(),
         "POST",
         &format!("{control}/identify"),
@@ -216,7 +183,7 @@ async fn userflow_simulator_notifications_verify_and_queue_jobs() {
     .await;
     assert_eq!(status, 200, "{body}");
     for name in ["flow_started", "checklist_completed"] {
-        let (status, body) = call(
+        let (status, body) = call_router(
             uf.router(),
             "POST",
             &format!("{control}/track"),
@@ -228,7 +195,7 @@ async fn userflow_simulator_notifications_verify_and_queue_jobs() {
     }
     assert!(uf.deliverer().wait_idle(Duration::from_secs(10)).await);
 
-    let (_, deliveries) = call(
+    let (_, deliveries) = call_router(
         uf.router(),
         "GET",
         "/_sim/userflow/webhooks/deliveries",
