@@ -297,9 +297,7 @@ async fn a_type_mismatch_is_refused_at_save_naming_the_field_and_both_types() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnect_stops_sync_and_streaming_at_once() {
-    // No scheduler: a job of its first full sync that is already past its checks when the
-    // operator disconnects finishes its write (queued jobs are what disconnect turns to
-    // no-ops), which would blur what this test shows.
+    // No scheduler: this test is about webhook traffic, not a full sync running alongside.
     let (c, id) = connected_with(
         json!({ "mode": "all" }),
         ClusterOptions {

@@ -609,6 +609,28 @@ async fn disconnected_integration_is_a_no_op() {
 }
 
 #[tokio::test]
+async fn a_disconnect_after_the_gate_still_stops_the_write() {
+    let env = Env::start(Backend::Sqlite).await;
+    let m = env.contacts_by_email().await;
+    env.to_userflow(m, "jobtitle", "job_title").await;
+    let c1 = env.contact_id(EMAIL1).await;
+    // The job passed its gate while connected …
+    let tenant = env.ctx.tenant(env.integration_id).await.unwrap();
+    let eng = engine::Engine::new(tenant, engine::Mode::Apply, Some("test-job".into()))
+        .await
+        .unwrap();
+    // … and the operator disconnects before it writes.
+    env.set_status(IntegrationStatus::Disconnected).await;
+    let synced = engine::from_hubspot::sync(&eng, "contacts", &c1, None)
+        .await
+        .unwrap();
+    assert_eq!(synced.len(), 1);
+    assert_eq!(synced[0].outcome, skipped("disconnected"));
+    assert_eq!(env.uf_requests(UPSERT_USER).await, 0);
+    env.close().await;
+}
+
+#[tokio::test]
 async fn deletion_unlinks_and_merge_moves_the_link() {
     let env = Env::start(Backend::Sqlite).await;
     let m = env.contacts_by_email().await;

@@ -459,10 +459,28 @@ impl Engine {
         decisions: impl IntoIterator<Item = (&'a str, FieldDecision)>,
     ) -> Result<Result<Vec<String>, Outcome>, EngineError> {
         Ok(match diff::verdict(decisions) {
+            Verdict::Write(_) if self.applies() && !self.still_active().await? => {
+                Err(self.skip(entry, "disconnected").await?)
+            }
             Verdict::Write(fields) => Ok(fields),
             Verdict::Echo => Err(self.skip(entry, skip_reason::ECHO).await?),
             Verdict::Unchanged => Err(self.skip(entry, skip_reason::UNCHANGED).await?),
         })
+    }
+
+    /// Whether the integration still takes writes: the gate checked it when the job started,
+    /// but an operator may have disconnected since, and disconnect stops sync at once.
+    async fn still_active(&self) -> Result<bool, EngineError> {
+        use sea_orm::EntityTrait;
+        let now = hubsync_entities::integrations::Entity::find_by_id(self.tenant.id())
+            .one(self.db())
+            .await?;
+        Ok(now.is_some_and(|i| {
+            !matches!(
+                i.status,
+                IntegrationStatus::Disconnected | IntegrationStatus::Pending
+            )
+        }))
     }
 
     /// Records a skip: a sync log row in apply mode; the outcome either way.
