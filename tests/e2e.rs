@@ -589,16 +589,8 @@ async fn a_two_way_soak_writes_no_echoes() {
 async fn contact_matched_by_an_id_property_reaches_its_user() {
     let c = Cluster::start(ClusterOptions::default()).await;
     let id = c.connected_integration("e2e", UF_KEY, UF_ENV).await;
-    let (s, body) = c
-        .http_json(
-            Method::POST,
-            &format!("{}/crm/v3/properties/contacts", c.hubspot),
-            harness::cluster::PAT,
-            json!({ "name": "app_user_id", "label": "App user id", "type": "string",
-                    "fieldType": "text", "groupName": "contactinformation" }),
-        )
+    c.hs_text_property("contacts", "app_user_id", "contactinformation")
         .await;
-    assert_eq!(s, 201, "{body}");
     // Person 7's contact carries the user id of person 6's user: the id decides, not the email.
     let contact = contact_id(&c, &email_of(6)).await;
     c.hs_update("contacts", &contact, json!({ "app_user_id": "u_0007" }))
@@ -633,16 +625,8 @@ async fn contact_matched_by_an_id_property_reaches_its_user() {
 async fn company_matched_by_group_id_reaches_its_group() {
     let c = Cluster::start(ClusterOptions::default()).await;
     let id = c.connected_integration("e2e", UF_KEY, UF_ENV).await;
-    let (s, body) = c
-        .http_json(
-            Method::POST,
-            &format!("{}/crm/v3/properties/companies", c.hubspot),
-            harness::cluster::PAT,
-            json!({ "name": "app_group_id", "label": "App group id", "type": "string",
-                    "fieldType": "text", "groupName": "companyinformation" }),
-        )
+    c.hs_text_property("companies", "app_group_id", "companyinformation")
         .await;
-    assert_eq!(s, 201, "{body}");
     let (_, page) = c
         .http_json(
             Method::GET,

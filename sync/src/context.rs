@@ -63,10 +63,15 @@ impl SyncContext {
             .one(&self.db)
             .await?
             .ok_or(SyncError::IntegrationNotFound(id))?;
-        Ok(Tenant {
+        Ok(self.tenant_of(integration))
+    }
+
+    /// The integration already read by the caller, ready to act for.
+    pub fn tenant_of(&self, integration: Integration) -> Tenant {
+        Tenant {
             ctx: self.clone(),
             integration,
-        })
+        }
     }
 }
 

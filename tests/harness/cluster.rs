@@ -352,6 +352,20 @@ impl Cluster {
         assert_eq!(s, 200, "update {object_type}/{id}: {body}");
     }
 
+    /// Creates a text property in HubSpot as an account admin would (private-app token).
+    pub async fn hs_text_property(&self, object_type: &str, name: &str, group: &str) {
+        let (s, body) = self
+            .http_json(
+                Method::POST,
+                &format!("{}/crm/v3/properties/{object_type}", self.hubspot),
+                PAT,
+                json!({ "name": name, "label": name, "type": "string",
+                        "fieldType": "text", "groupName": group }),
+            )
+            .await;
+        assert_eq!(s, 201, "create {object_type} property {name}: {body}");
+    }
+
     /// A Userflow user (or group with `kind = "groups"`) as the API answers it.
     pub async fn uf_object(&self, kind: &str, id: &str) -> Option<Value> {
         let (s, body) = self

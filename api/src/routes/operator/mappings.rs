@@ -1103,11 +1103,7 @@ async fn validate(
     ApiJson(body): ApiJson<MappingBody>,
 ) -> Result<Json<Validated>, Refusal> {
     let integration = lookup::integration(&state, &id).await?;
-    let tenant = state
-        .sync
-        .tenant(integration.id)
-        .await
-        .map_err(live_error)?;
+    let tenant = state.sync.tenant_of(integration.clone());
     let checked = check(&tenant, &body, None).await?;
     Ok(Json(Validated::new(view_of_checked(
         integration.id,
@@ -1152,11 +1148,7 @@ async fn create(
 ) -> Result<Response, Refusal> {
     let only = validate_only(raw.as_deref())?;
     let integration = lookup::integration(&state, &id).await?;
-    let tenant = state
-        .sync
-        .tenant(integration.id)
-        .await
-        .map_err(live_error)?;
+    let tenant = state.sync.tenant_of(integration.clone());
     let checked = check(&tenant, &body, None).await?;
     if only {
         return Ok(Json(Validated::new(view_of_checked(integration.id, &checked))).into_response());
@@ -1205,11 +1197,7 @@ async fn replace(
     let only = validate_only(raw.as_deref())?;
     let integration = lookup::integration(&state, &id).await?;
     let existing = mapping(&state, &integration, &mapping_id).await?;
-    let tenant = state
-        .sync
-        .tenant(integration.id)
-        .await
-        .map_err(live_error)?;
+    let tenant = state.sync.tenant_of(integration.clone());
     let checked = check(&tenant, &body, Some(existing.id)).await?;
     if only {
         return Ok(Json(Replaced::Validated(Validated::new(view_of_checked(

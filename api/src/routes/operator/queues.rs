@@ -329,6 +329,15 @@ fn admin<'a>(state: &'a AppState, name: &str) -> Result<&'a QueueAdmin, ApiError
     })
 }
 
+/// The job `id` of `queue`, or 404.
+async fn find_job(admin: &QueueAdmin, queue: &str, id: &str) -> Result<JobRecord, ApiError> {
+    admin
+        .job(id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| job_not_found(queue, id))
+}
+
 fn job_not_found(queue: &str, id: &str) -> ApiError {
     ApiError::new(
         Code::NotFound,
@@ -587,11 +596,7 @@ async fn show_job(
     Path((queue, id)): Path<(String, String)>,
 ) -> Result<Json<JobView>, ApiError> {
     let admin = admin(&state, &queue)?;
-    let rec = admin
-        .job(&id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| job_not_found(&queue, &id))?;
+    let rec = find_job(admin, &queue, &id).await?;
     tracing::debug!(queue = %queue, job_id = %id, tenant = %rec.tenant, state = %rec.state, "job");
     Ok(Json(JobView::new(&queue, rec)))
 }
@@ -623,20 +628,12 @@ async fn retry_job(
             format!("job `{id}` is {}; only dead jobs can be retried", rec.state),
         )
     };
-    let before = admin
-        .job(&id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| job_not_found(&queue, &id))?;
+    let before = find_job(admin, &queue, &id).await?;
     if before.state != JobState::Dead {
         return Err(not_dead(&before));
     }
     let retried = admin.retry(&id).await.map_err(ApiError::internal)?;
-    let after = admin
-        .job(&id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| job_not_found(&queue, &id))?;
+    let after = find_job(admin, &queue, &id).await?;
     if !retried {
         // Settled in between (retried or discarded by someone else).
         return Err(not_dead(&after));
@@ -673,11 +670,7 @@ async fn discard_job(
             ),
         )
     };
-    let before = admin
-        .job(&id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| job_not_found(&queue, &id))?;
+    let before = find_job(admin, &queue, &id).await?;
     if before.state == JobState::Active {
         return Err(running(&before));
     }
